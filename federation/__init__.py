@@ -1,0 +1,26 @@
+"""federation: one query over SQLite, Kuzu and LanceDB.
+
+    import federation
+    with federation.connect("federation.toml") as fed:
+        print(fed.query("SELECT ... FROM state.agents JOIN graph.Agent ...").df())
+"""
+
+from .engine import Federation, connect
+from .errors import (
+    CatalogError,
+    ConfigError,
+    ExecutionError,
+    FederationError,
+    ParameterError,
+    QuerySyntaxError,
+    SourceError,
+    UnsupportedError,
+)
+from .result import Result
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "connect", "Federation", "Result", "FederationError", "QuerySyntaxError", "CatalogError",
+    "ParameterError", "UnsupportedError", "SourceError", "ExecutionError", "ConfigError",
+]

@@ -1,0 +1,370 @@
+"""The FQL abstract syntax tree: small frozen dataclasses, built by ``parser``.
+
+Every node that a user wrote carries ``pos`` (line, column), excluded from equality,
+so two queries that differ only in layout compare (and cache) as equal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Iterator, Union
+
+Pos = tuple[int, int]
+
+
+def _pos() -> Pos:
+    return field(default=(0, 0), compare=False, repr=False)  # type: ignore[return-value]
+
+
+class Node:
+    """Shared behaviour: walk the children of any node."""
+
+    def children(self) -> Iterator["Node"]:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            yield from _nodes_in(value)
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and all nodes below it, depth first."""
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+
+def _nodes_in(value: object) -> Iterator[Node]:
+    if isinstance(value, Node):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _nodes_in(item)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Literal(Node):
+    value: object  # int | float | Decimal | str | bool | None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Param(Node):
+    name: str
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Column(Node):
+    name: str
+    table: str | None = None
+    pos: Pos = _pos()
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.name}" if self.table else self.name
+
+
+@dataclass(frozen=True)
+class Unary(Node):
+    op: str  # "-" or "NOT"
+    operand: "Expr"
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Binary(Node):
+    op: str  # + - * / % || = <> < <= > >= AND OR
+    left: "Expr"
+    right: "Expr"
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class IsNull(Node):
+    operand: "Expr"
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class InList(Node):
+    operand: "Expr"
+    items: tuple["Expr", ...]
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class InQuery(Node):
+    operand: "Expr"
+    query: "Query"
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Between(Node):
+    operand: "Expr"
+    low: "Expr"
+    high: "Expr"
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Like(Node):
+    operand: "Expr"
+    pattern: "Expr"
+    negated: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Exists(Node):
+    query: "Query"
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class ScalarSubquery(Node):
+    query: "Query"
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Function(Node):
+    name: str  # upper-cased
+    args: tuple["Expr", ...] = ()
+    distinct: bool = False
+    star: bool = False  # COUNT(*)
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Case(Node):
+    operand: "Expr | None"
+    whens: tuple[tuple["Expr", "Expr"], ...]
+    default: "Expr | None" = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class TypeName(Node):
+    name: str  # upper-cased
+    args: tuple[int, ...] = ()
+    array_depth: int = 0
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Cast(Node):
+    operand: "Expr"
+    to: TypeName
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Array(Node):
+    items: tuple["Expr", ...]
+    pos: Pos = _pos()
+
+
+Expr = Union[
+    Literal, Param, Column, Unary, Binary, IsNull, InList, InQuery, Between, Like,
+    Exists, ScalarSubquery, Function, Case, Cast, Array,
+]
+
+# ---------------------------------------------------------------- FROM items
+
+
+@dataclass(frozen=True)
+class Alias(Node):
+    name: str
+    columns: tuple[str, ...] = ()
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class TableRef(Node):
+    """``source.table`` or an unqualified name (a CTE or a table of one source)."""
+
+    name: str
+    source: str | None = None
+    alias: Alias | None = None
+    pos: Pos = _pos()
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.name}" if self.source else self.name
+
+
+@dataclass(frozen=True)
+class SubqueryRef(Node):
+    query: "Query"
+    alias: Alias | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class NodePattern(Node):
+    var: str | None
+    label: str | None
+    properties: tuple[tuple[str, "Expr"], ...] = ()
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class EdgePattern(Node):
+    var: str | None
+    label: str | None
+    direction: str  # "right" (->), "left" (<-) or "any" (-)
+    min_hops: int = 1
+    max_hops: int = 1
+    quantified: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class PathPattern(Node):
+    nodes: tuple[NodePattern, ...]
+    edges: tuple[EdgePattern, ...]  # edges[i] joins nodes[i] and nodes[i + 1]
+    path_var: str | None = None
+    shortest: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class GraphColumn(Node):
+    expr: "Expr"
+    name: str
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class GraphTable(Node):
+    source: str
+    patterns: tuple[PathPattern, ...]
+    where: "Expr | None"
+    columns: tuple[GraphColumn, ...]
+    alias: Alias | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class VectorSearch(Node):
+    table: TableRef
+    prefilter: "Expr | None"
+    query: "Expr"
+    options: tuple[tuple[str, "Expr"], ...] = ()
+    alias: Alias | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Join(Node):
+    kind: str  # INNER LEFT RIGHT FULL CROSS
+    left: "FromItem"
+    right: "FromItem"
+    on: "Expr | None" = None
+    using: tuple[str, ...] = ()
+    pos: Pos = _pos()
+
+
+FromItem = Union[TableRef, SubqueryRef, GraphTable, VectorSearch, Join]
+
+# ---------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class Star(Node):
+    table: str | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class SelectItem(Node):
+    expr: "Expr | Star"
+    alias: str | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Select(Node):
+    items: tuple[SelectItem, ...]
+    from_: tuple[FromItem, ...] = ()
+    where: "Expr | None" = None
+    group_by: tuple["Expr", ...] = ()
+    having: "Expr | None" = None
+    distinct: bool = False
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class SetOp(Node):
+    op: str  # UNION INTERSECT EXCEPT
+    all: bool
+    left: "QueryBody"
+    right: "QueryBody"
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class OrderItem(Node):
+    expr: "Expr"
+    descending: bool = False
+    nulls: str | None = None  # "FIRST" | "LAST" | None (DuckDB's default: last)
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class CTE(Node):
+    name: str
+    query: "Query"
+    columns: tuple[str, ...] = ()
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Query(Node):
+    body: "QueryBody"
+    ctes: tuple[CTE, ...] = ()
+    order_by: tuple[OrderItem, ...] = ()
+    limit: "Expr | None" = None
+    offset: "Expr | None" = None
+    pos: Pos = _pos()
+
+
+QueryBody = Union[Select, SetOp, Query]
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class QueryStatement(Node):
+    query: Query
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Explain(Node):
+    query: Query
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class ShowSources(Node):
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class ShowTables(Node):
+    source: str | None = None
+    pos: Pos = _pos()
+
+
+@dataclass(frozen=True)
+class Describe(Node):
+    table: TableRef
+    pos: Pos = _pos()
+
+
+Statement = Union[QueryStatement, Explain, ShowSources, ShowTables, Describe]

@@ -1,0 +1,111 @@
+"""The catalog: which sources exist, their tables, and each table's columns.
+
+Sources describe themselves (``Source.tables()``); the catalog resolves the names a
+query uses against all of them, case-insensitively as SQL does, and explains every
+miss with a did-you-mean or the list of candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from .errors import CatalogError, did_you_mean
+
+if TYPE_CHECKING:
+    from .sources.base import Source
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    name: str
+    type: pa.DataType | None  # None: the source cannot say before it runs (e.g. an untyped view column)
+    native_type: str = ""  # the type as the source spells it, shown by DESCRIBE
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    source: str
+    name: str
+    kind: str  # "table" | "view" | "node" | "rel" | "vector"
+    columns: tuple[ColumnInfo, ...]
+    # Source-specific facts the source module needs to compile fragments.
+    extra: tuple[tuple[str, object], ...] = field(default=(), compare=False)
+
+    def column(self, name: str) -> ColumnInfo | None:
+        return find_name(name, self.columns, key=lambda c: c.name)
+
+    def require_column(self, name: str, *, where: str = "") -> ColumnInfo:
+        column = self.column(name)
+        if column is None:
+            raise CatalogError(
+                f"Table {self.source}.{self.name} has no column {name!r}{where}."
+                + did_you_mean(name, [c.name for c in self.columns])
+                + f" Its columns: {', '.join(c.name for c in self.columns)}"
+            )
+        return column
+
+    def option(self, key: str, default: object = None) -> object:
+        return dict(self.extra).get(key, default)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def find_name(name, items, *, key):
+    """The item whose key equals ``name``: exactly, else case-insensitively if unique."""
+    items = list(items)
+    for item in items:
+        if key(item) == name:
+            return item
+    folded = [item for item in items if key(item).lower() == name.lower()]
+    return folded[0] if len(folded) == 1 else None
+
+
+class Catalog:
+    """Name resolution over all sources of a federation."""
+
+    def __init__(self, sources: dict[str, "Source"]):
+        self.sources = sources
+
+    def source(self, name: str) -> "Source":
+        found = find_name(name, self.sources.values(), key=lambda s: s.name)
+        if found is None:
+            raise CatalogError(
+                f"Unknown source {name!r}." + did_you_mean(name, self.sources)
+                + f" Sources: {', '.join(self.sources) or '(none)'}"
+            )
+        return found
+
+    def table(self, source: str | None, name: str) -> TableInfo:
+        """Resolve ``source.name``, or an unqualified name that exactly one source has."""
+        if source is not None:
+            src = self.source(source)
+            tables = src.tables()
+            info = find_name(name, tables.values(), key=lambda t: t.name)
+            if info is None:
+                raise CatalogError(
+                    f"Source {src.name!r} has no table {name!r}." + did_you_mean(name, tables)
+                    + f" Its tables: {', '.join(sorted(tables)) or '(none)'}"
+                )
+            return info
+        matches = []
+        for src in self.sources.values():
+            info = find_name(name, src.tables().values(), key=lambda t: t.name)
+            if info is not None:
+                matches.append(info)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            options = ", ".join(f"{m.source}.{m.name}" for m in matches)
+            raise CatalogError(f"Table name {name!r} is ambiguous; write one of: {options}")
+        everything = [f"{s.name}.{t}" for s in self.sources.values() for t in s.tables()]
+        bare = [t for s in self.sources.values() for t in s.tables()]
+        hint = did_you_mean(name, bare)
+        if hint:
+            # name the qualified form of the suggestion
+            hint = did_you_mean(name, everything) or hint
+        raise CatalogError(f"Unknown table {name!r}.{hint} Tables are written <source>.<table>")

@@ -1,0 +1,127 @@
+"""Federation configuration: a TOML file or a dict of the same structure.
+
+```toml
+[cache]
+max_bytes = "256MiB"         # bytes of Arrow data kept; 0 turns the cache off
+
+[sources.state]
+type = "sqlite"
+path = "state.db"            # relative paths resolve against this file's folder
+
+[sources.graph]
+type = "kuzu"
+path = "graph.kuzu"
+
+[sources.knowledge]
+type = "lancedb"
+uri = "lance"
+embedder = "hash"            # lets VECTOR_SEARCH take a string
+```
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError, did_you_mean
+
+SOURCE_TYPES = {
+    "sqlite": ("path",),
+    "kuzu": ("path",),
+    "lancedb": ("uri",),
+}
+_OPTIONAL = {
+    "sqlite": set(),
+    "kuzu": {"database"},
+    "lancedb": {"embedder"},
+}
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    type: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: tuple[SourceConfig, ...]
+    cache_bytes: int = DEFAULT_CACHE_BYTES
+    origin: str = "<dict>"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load(config: str | Path | Mapping[str, Any]) -> Config:
+    if isinstance(config, Mapping):
+        return parse(config, base=Path.cwd(), origin="<dict>")
+    path = Path(config)
+    if not path.is_file():
+        raise ConfigError(f"Configuration file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse(data, base=path.resolve().parent, origin=str(path))
+
+
+def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
+    unknown = sorted(set(data) - {"sources", "cache"})
+    if unknown:
+        raise ConfigError(f"{origin}: unknown section {unknown[0]!r}." + did_you_mean(unknown[0], ["sources", "cache"]))
+    sources_data = data.get("sources")
+    if not isinstance(sources_data, Mapping) or not sources_data:
+        raise ConfigError(f"{origin}: needs at least one source under [sources.<name>]")
+    sources = []
+    for name, entry in sources_data.items():
+        where = f"{origin}: source {name!r}"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ConfigError(f"{where}: a source name must be a plain identifier (letters, digits, _)")
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"{where}: must be a table of settings")
+        kind = entry.get("type")
+        if kind not in SOURCE_TYPES:
+            raise ConfigError(
+                f"{where}: type must be one of {', '.join(sorted(SOURCE_TYPES))}, not {kind!r}."
+                + (did_you_mean(str(kind), SOURCE_TYPES) if kind else "")
+            )
+        required = SOURCE_TYPES[kind]
+        allowed = {"type", *required, *_OPTIONAL[kind]}
+        extra = sorted(set(entry) - allowed)
+        if extra:
+            raise ConfigError(f"{where}: unknown setting {extra[0]!r}." + did_you_mean(extra[0], allowed))
+        options = {k: v for k, v in entry.items() if k != "type"}
+        if kind == "kuzu" and "database" in options:
+            required = ()
+        for key in required:
+            if not isinstance(options.get(key), (str, Path)):
+                raise ConfigError(f"{where}: needs {key} = \"...\"")
+            value = str(options[key])
+            if "://" not in value:
+                value = str((base / Path(value).expanduser()).resolve()) if not Path(value).is_absolute() else value
+            options[key] = value
+        sources.append(SourceConfig(name, kind, options))
+    cache = data.get("cache", {})
+    if not isinstance(cache, Mapping):
+        raise ConfigError(f"{origin}: [cache] must be a table")
+    bad = sorted(set(cache) - {"max_bytes"})
+    if bad:
+        raise ConfigError(f"{origin}: unknown cache setting {bad[0]!r}; the cache has max_bytes")
+    cache_bytes = parse_bytes(cache.get("max_bytes", DEFAULT_CACHE_BYTES), origin)
+    return Config(tuple(sources), cache_bytes, origin)
+
+
+def parse_bytes(value: object, origin: str = "config") -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
+        if match and match.group(2).lower() in _UNITS:
+            return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    raise ConfigError(f"{origin}: cache max_bytes must be a byte count like 268435456 or \"256MiB\", not {value!r}")

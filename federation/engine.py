@@ -1,0 +1,138 @@
+"""The Python API: ``connect`` and the ``Federation`` it returns.
+
+The pipeline reads in one function (``Federation._run``): parse -> plan -> execute.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from . import ast
+from .cache import ResultCache
+from .catalog import Catalog
+from .config import Config, SourceConfig, load
+from .errors import FederationError, UnsupportedError
+from .executor import Executor
+from .parser import parse
+from .plan import Plan
+from .planner import Planner
+from .result import Result
+from .sources.base import Source
+
+
+def make_source(config: SourceConfig) -> Source:
+    if config.type == "sqlite":
+        from .sources.sqlite import SqliteSource
+
+        return SqliteSource(config.name, config.options)
+    if config.type == "kuzu":
+        from .sources.kuzu import KuzuSource
+
+        return KuzuSource(config.name, config.options)
+    from .sources.lancedb import LanceSource
+
+    return LanceSource(config.name, config.options)
+
+
+def connect(config: str | Path | Mapping[str, Any]) -> "Federation":
+    """Open a federation from a TOML file path or a dict of the same structure."""
+    return Federation(load(config))
+
+
+class Federation:
+    """One query surface over several sources. Safe to share between threads."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.sources: dict[str, Source] = {s.name: make_source(s) for s in config.sources}
+        self.catalog = Catalog(self.sources)
+        self.cache = ResultCache(config.cache_bytes)
+        self._duck = duckdb.connect(":memory:")
+        self._executor = Executor(self.sources, self._duck, self.cache)
+        self._planner = Planner(self.sources, self.catalog, self._executor.describe)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ queries
+    def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True) -> Result:
+        """Run one FQL statement; ``$name`` parameters are bound from ``params``."""
+        self._check_open()
+        statement = parse(text)
+        params = dict(params or {})
+        if isinstance(statement, ast.QueryStatement):
+            plan = self._planner.plan(statement.query, params)
+            table, cached = self._executor.run(plan, params, use_cache=cache)
+            return Result(table, cached=cached)
+        if isinstance(statement, ast.Explain):
+            plan = self._planner.plan(statement.query, params)
+            return Result(pa.table({"plan": plan.pretty().split("\n")}))
+        if params:
+            raise UnsupportedError(f"{type(statement).__name__.upper()} takes no parameters")
+        return Result(self._meta(statement))
+
+    def plan(self, text: str, params: Mapping[str, object] | None = None) -> Plan:
+        """The plan of a query, without running it."""
+        self._check_open()
+        statement = parse(text)
+        if isinstance(statement, ast.Explain):
+            statement = ast.QueryStatement(statement.query)
+        if not isinstance(statement, ast.QueryStatement):
+            raise UnsupportedError("Only queries have a plan")
+        return self._planner.plan(statement.query, dict(params or {}))
+
+    def explain(self, text: str, params: Mapping[str, object] | None = None) -> str:
+        """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request."""
+        return self.plan(text, params).pretty()
+
+    # ------------------------------------------------------------ catalog
+    def _meta(self, statement) -> pa.Table:
+        if isinstance(statement, ast.ShowSources):
+            rows = [(s.name, s.kind, str(s.options.get("path") or s.options.get("uri") or ""))
+                    for s in self.sources.values()]
+            return _table(["source", "type", "location"], rows)
+        if isinstance(statement, ast.ShowTables):
+            sources = [self.catalog.source(statement.source)] if statement.source else list(self.sources.values())
+            rows = [(s.name, t.name, t.kind, len(t.columns)) for s in sources for t in s.tables().values()]
+            return _table(["source", "table", "kind", "columns"], rows)
+        if isinstance(statement, ast.Describe):
+            info = self.catalog.table(statement.table.source, statement.table.name)
+            rows = [(c.name, str(c.type) if c.type is not None else "(from values)", c.native_type)
+                    for c in info.columns]
+            return _table(["column", "type", "source_type"], rows)
+        raise UnsupportedError(f"Unsupported statement {type(statement).__name__}")
+
+    # ------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            for source in self.sources.values():
+                source.close()
+            self.cache.clear()
+            self._duck.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FederationError("This federation is closed; connect again")
+
+    def __enter__(self) -> "Federation":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ", ".join(f"{s.name}={s.kind}" for s in self.sources.values())
+        return f"<Federation {state}>"
+
+
+def _table(names: list[str], rows: list[tuple]) -> pa.Table:
+    columns = list(zip(*rows)) if rows else [[] for _ in names]
+    return pa.table({n: pa.array(list(c), type=pa.int64() if n == "columns" else pa.string())
+                     for n, c in zip(names, columns)})

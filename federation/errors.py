@@ -1,0 +1,82 @@
+"""One exception hierarchy for everything a user can cause or meet.
+
+No Lark, Kuzu, LanceDB, SQLite or DuckDB exception reaches the caller: each stage
+catches what its library raises and re-raises one of these, keeping the original
+as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class FederationError(Exception):
+    """Base class of every error the engine raises."""
+
+
+class QuerySyntaxError(FederationError):
+    """The query text does not parse. Carries the 1-based ``line`` and ``column``."""
+
+    def __init__(self, message: str, *, line: int, column: int, context: str = ""):
+        self.line = line
+        self.column = column
+        self.context = context
+        self.reason = message
+        text = f"{message} (line {line}, column {column})"
+        if context:
+            text += "\n\n" + context
+        super().__init__(text)
+
+
+class CatalogError(FederationError):
+    """An unknown or ambiguous source, table or column."""
+
+
+class ParameterError(FederationError):
+    """A ``$parameter`` is missing, unused or has a value of the wrong kind."""
+
+
+class UnsupportedError(FederationError):
+    """Valid FQL that a source (or this version) cannot run."""
+
+
+class SourceError(FederationError):
+    """A source failed while running a fragment. Names the source and the fragment."""
+
+    def __init__(self, source: str, message: str, *, fragment: str | None = None):
+        self.source = source
+        self.fragment = fragment
+        text = f"source {source!r}: {message}"
+        if fragment:
+            text += f"\n  while running: {fragment}"
+        super().__init__(text)
+
+
+class ExecutionError(FederationError):
+    """The query was valid but failed while computing its result (e.g. a failed CAST)."""
+
+
+class ConfigError(FederationError):
+    """The federation configuration is invalid."""
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """A ' Did you mean ...?' suffix for the closest candidates, or ''."""
+    pool = list(candidates)
+    lowered = {c.lower(): c for c in pool}
+    matches = difflib.get_close_matches(name.lower(), list(lowered), n=3, cutoff=0.6)
+    if not matches:
+        return ""
+    names = " or ".join(repr(lowered[m]) for m in matches)
+    return f" Did you mean {names}?"
+
+
+def point_at(text: str, line: int, column: int) -> str:
+    """The offending line of ``text`` with a caret under ``column`` (both 1-based)."""
+    lines = text.splitlines() or [""]
+    if not 1 <= line <= len(lines):
+        return ""
+    src = lines[line - 1]
+    gutter = f"{line} | "
+    return f"{gutter}{src}\n{' ' * (len(gutter) + max(column - 1, 0))}^"

@@ -1,0 +1,137 @@
+"""Stage 3: run a plan. Fragments -> Arrow tables -> DuckDB -> one Arrow table.
+
+Each fragment's Arrow result is registered in a fresh DuckDB cursor under the
+fragment's name (a zero-copy scan, never Python rows) and the plan's SQL runs over
+them with the user's parameters bound. Fragment and whole-query results are cached
+under keys that include each source's data version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from typing import Hashable, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from .cache import ResultCache
+from .errors import CatalogError, ExecutionError, FederationError, UnsupportedError
+from .plan import Fragment, LanceFragment, Plan, fragment_name
+from .sources.base import Source
+
+
+class Executor:
+    def __init__(self, sources: Mapping[str, Source], duck: duckdb.DuckDBPyConnection, cache: ResultCache):
+        self.sources = sources
+        self.duck = duck
+        self.cache = cache
+        self._duck_lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._duck_lock:
+            return self.duck.cursor()
+
+    # ------------------------------------------------------------ running
+    def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True) -> tuple[pa.Table, bool]:
+        """The plan's result, and whether it came from the cache."""
+        versions = {name: self._version(name, plan) for name in sorted(plan.sources)}
+        key = ("query", plan, freeze(params), tuple(sorted(versions.items())))
+        if use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, True
+        tables = [self._fragment(f, params, versions[f.source], use_cache) for f in plan.fragments]
+        if plan.sql is None:
+            result = shape(tables[0], plan.output)
+        else:
+            result = self.duckdb(plan.sql, {fragment_name(i): t for i, t in enumerate(tables)},
+                                 {p: duck_value(params[p]) for p in plan.sql_params})
+        if use_cache:
+            self.cache.put(key, result)
+        return result, False
+
+    def _version(self, source: str, plan: Plan) -> object:
+        tables = tuple(sorted({f.table for f in plan.fragments if f.source == source and isinstance(f, LanceFragment)}))
+        return self.sources[source].version(tables)
+
+    def _fragment(self, fragment: Fragment, params, version, use_cache: bool) -> pa.Table:
+        key = ("fragment", fragment, freeze(fragment.bind(params)), version)
+        if use_cache:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit
+        table = self.sources[fragment.source].execute(fragment, params)
+        if use_cache:
+            self.cache.put(key, table)
+        return table
+
+    def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object]) -> pa.Table:
+        cursor = self.cursor()
+        try:
+            for name, table in tables.items():
+                cursor.register(name, table)
+            return cursor.sql(sql, params=dict(params) or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise translate_duckdb_error(exc, sql) from exc
+        finally:
+            cursor.close()
+
+    def describe(self, sql: str, schemas, params: Mapping[str, object]) -> list[tuple[str, pa.DataType]]:
+        """Names and types DuckDB gives ``sql`` over empty tables of the given schemas."""
+        empty = {name: schema.empty_table() for name, schema in schemas}
+        used = {k: duck_value(v) for k, v in params.items() if f"${k}" in sql}
+        result = self.duckdb(sql, empty, used)
+        return [(f.name, f.type) for f in result.schema]
+
+
+def shape(table: pa.Table, output) -> pa.Table:
+    """Give a whole-query fragment result DuckDB's column names and types."""
+    if output is None:
+        return table
+    names = [n for n, _ in output]
+    arrays = []
+    for column, (_, expected) in zip(table.columns, output):
+        if column.type != expected:
+            try:
+                column = column.cast(expected)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass  # keep the source's exact values rather than a lossy conversion
+        arrays.append(column)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def translate_duckdb_error(exc: duckdb.Error, sql: str) -> FederationError:
+    message = str(exc).split("\n")[0]
+    for prefix in ("Binder Error: ", "Conversion Error: ", "Invalid Input Error: ", "Out of Range Error: ",
+                   "Parser Error: ", "Not implemented Error: "):
+        message = message.replace(prefix, "")
+    if isinstance(exc, duckdb.BinderException):
+        return CatalogError(message)
+    if isinstance(exc, (duckdb.ParserException, duckdb.NotImplementedException)):
+        return UnsupportedError(f"DuckDB cannot run the join step: {message}")
+    return ExecutionError(message)
+
+
+def duck_value(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    if type(value).__name__ == "ndarray":
+        return value.tolist()  # type: ignore[attr-defined]
+    return value
+
+
+def freeze(params: Mapping[str, object]) -> Hashable:
+    """A hashable, type-exact form of parameter values (1, 1.0 and True differ)."""
+    return tuple(sorted((name, _freeze_value(value)) for name, value in params.items()))
+
+
+def _freeze_value(value: object) -> Hashable:
+    if isinstance(value, (list, tuple)):
+        return ("seq", tuple(_freeze_value(v) for v in value))
+    if type(value).__name__ == "ndarray":
+        return ("ndarray", str(value.dtype), value.tobytes(), value.shape)  # type: ignore[attr-defined]
+    if isinstance(value, (str, int, float, bool, Decimal, bytes, dt.date, dt.time, type(None))):
+        return (type(value).__name__, value)
+    return (type(value).__name__, repr(value))

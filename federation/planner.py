@@ -1,0 +1,1134 @@
+"""Stage 2: AST -> Plan, bound against the catalog.
+
+One pass over the query resolves every table and column (with did-you-mean errors),
+records which columns of each table occurrence are used, and builds the DuckDB SQL
+as a sqlglot tree in which each table occurrence, GRAPH_TABLE and VECTOR_SEARCH is a
+leaf. Each leaf then becomes one fragment for its source: a scan of the used columns,
+a Cypher MATCH, or a LanceDB search. A query whose tables all live in one SQLite
+database, and whose operations SQLite evaluates exactly as DuckDB does, is sent to
+SQLite whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Callable, Mapping
+
+import pyarrow as pa
+from sqlglot import exp
+
+from . import ast
+from .catalog import TableInfo, find_name
+from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
+from .plan import Fragment, ParamRef, Plan, VectorQuery, fragment_name
+from .sources.base import Source
+from .sources.kuzu import GraphOutput, GraphRequest
+from .sources.lancedb import DISTANCE, METRICS
+
+# Functions FQL documents (docs/language.md), with their argument counts.
+FUNCTIONS: dict[str, tuple[int, int]] = {
+    "COUNT": (1, 1), "SUM": (1, 1), "AVG": (1, 1), "MIN": (1, 1), "MAX": (1, 1),
+    "LOWER": (1, 1), "UPPER": (1, 1), "LENGTH": (1, 1), "SUBSTR": (2, 3), "SUBSTRING": (2, 3),
+    "COALESCE": (1, 99), "ABS": (1, 1), "ROUND": (1, 2), "NULLIF": (2, 2), "TRIM": (1, 1),
+    "REPLACE": (3, 3),
+}
+AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
+TYPES = {
+    "INTEGER": "INTEGER", "INT": "INTEGER", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT",
+    "DOUBLE": "DOUBLE", "FLOAT": "DOUBLE", "REAL": "DOUBLE", "DECIMAL": "DECIMAL", "NUMERIC": "DECIMAL",
+    "VARCHAR": "VARCHAR", "TEXT": "VARCHAR", "STRING": "VARCHAR", "BOOLEAN": "BOOLEAN", "BOOL": "BOOLEAN",
+    "DATE": "DATE", "TIMESTAMP": "TIMESTAMP",
+}
+_COMPARISONS = {"=": exp.EQ, "<>": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
+_ARITHMETIC = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod, "||": exp.DPipe}
+
+Describe = Callable[[str, list[tuple[str, pa.Schema]], Mapping[str, object]], list[tuple[str, pa.DataType]]]
+
+
+# ---------------------------------------------------------------- leaves
+
+
+@dataclass(eq=False)
+class Leaf:
+    """One table occurrence (or table function) in the query."""
+
+    id: int
+    source: Source
+    table: TableInfo | None = None
+    used: set[str] = field(default_factory=set)
+    all_columns: bool = False
+    graph: ast.GraphTable | None = None
+    graph_outputs: dict[tuple, GraphOutput] = field(default_factory=dict)
+    graph_where: ast.Expr | None = None
+    vector: VectorQuery | None = None
+    prefilter: ast.Expr | None = None
+
+    @property
+    def placeholder(self) -> str:
+        return f"__leaf{self.id}"
+
+    def columns(self) -> tuple[str, ...]:
+        if self.graph is not None:
+            return tuple(o.name for o in self.graph_outputs.values())
+        names = list(self.table.column_names)
+        if self.vector is not None:
+            names.append(DISTANCE)
+        chosen = tuple(n for n in names if self.all_columns or n in self.used)
+        if chosen:
+            return chosen
+        # COUNT(*) and friends use no column; fetch the narrowest one to keep the rows.
+        return (self.table.column_names[0],)
+
+    def compile(self) -> Fragment:
+        if self.graph is not None:
+            request = GraphRequest(self.graph.patterns, self.graph_where, tuple(self.graph_outputs.values()))
+            return self.source.compile_match(request)
+        if self.vector is not None:
+            return self.source.compile_search(self.table, self.columns(), self.vector, self.prefilter)
+        return self.source.compile_scan(self.table, self.columns())
+
+
+@dataclass
+class Relation:
+    """A name visible in a FROM scope and the columns it offers."""
+
+    alias: str
+    columns: list[str]
+    open: bool = False  # some column names are only known to DuckDB: do not reject unknowns
+    leaf: Leaf | None = None
+
+    def resolve(self, name: str) -> str | None:
+        return find_name(name, self.columns, key=lambda c: c)
+
+
+@dataclass
+class Scope:
+    parent: "Scope | None" = None
+    relations: list[Relation] = field(default_factory=list)
+    ctes: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
+    select_aliases: set[str] = field(default_factory=set)
+    using: set[str] = field(default_factory=set)
+
+    def cte(self, name: str):
+        scope = self
+        while scope is not None:
+            found = find_name(name, scope.ctes, key=lambda c: c)
+            if found is not None:
+                return found, scope.ctes[found]
+            scope = scope.parent
+        return None
+
+
+# ---------------------------------------------------------------- planner
+
+
+class Planner:
+    def __init__(self, sources: Mapping[str, Source], catalog, describe: Describe):
+        self.sources = sources
+        self.catalog = catalog
+        self.describe = describe
+
+    def plan(self, query: ast.Query, params: Mapping[str, object]) -> Plan:
+        check_parameters(query, params)
+        build = _Build(self.catalog, params)
+        tree = build.query(query, Scope())
+        leaves = build.leaves
+        whole = self._single_sqlite(query, tree, leaves, params)
+        if whole is not None:
+            return whole
+        fragments: list[Fragment] = []
+        names: dict[str, str] = {}
+        for leaf in leaves:
+            fragment = leaf.compile()
+            if fragment in fragments:  # the same request twice: run it once
+                names[leaf.placeholder] = fragment_name(fragments.index(fragment))
+            else:
+                names[leaf.placeholder] = fragment_name(len(fragments))
+                fragments.append(fragment)
+        sql = _rename_leaves(tree, names).sql(dialect="duckdb")
+        return Plan(tuple(fragments), sql, tuple(sorted(build.sql_params)), None, frozenset(params))
+
+    # ------------------------------------------------------------ SQLite pass-through
+    def _single_sqlite(self, query, tree, leaves, params) -> Plan | None:
+        if not leaves or any(leaf.table is None or leaf.graph or leaf.vector for leaf in leaves):
+            return None
+        sources = {leaf.source.name for leaf in leaves}
+        if len(sources) != 1 or leaves[0].source.kind != "sqlite":
+            return None
+        if not sqlite_exact(query, leaves, params):
+            return None
+        # DuckDB tells the names and types its own evaluation would give.
+        schemas = []
+        for leaf in leaves:
+            cols = leaf.table.columns
+            schemas.append((leaf.placeholder, pa.schema([(c.name, c.type) for c in cols])))
+        output = self.describe(tree.sql(dialect="duckdb"), schemas, params)
+        sqlite_tree = _rename_leaves(tree, {leaf.placeholder: leaf.table.name for leaf in leaves}, real=True)
+        source = leaves[0].source
+        fragment = source.compile_query(sqlite_tree, tuple(n for n, _ in output), tuple(t for _, t in output))
+        return Plan((fragment,), None, (), tuple(output), frozenset(params))
+
+
+def _rename_leaves(tree: exp.Expression, names: Mapping[str, str], real: bool = False) -> exp.Expression:
+    def rename(node):
+        if isinstance(node, exp.Table) and node.name in names:
+            new = node.copy()
+            new.set("this", exp.to_identifier(names[node.name], quoted=real))
+            return new
+        return node
+
+    return tree.copy().transform(rename)
+
+
+def check_parameters(query: ast.Node, params: Mapping[str, object]) -> None:
+    used = {node.name for node in query.walk() if isinstance(node, ast.Param)}
+    missing = sorted(used - set(params))
+    if missing:
+        raise ParameterError(
+            "No value for " + ", ".join(f"${m}" for m in missing)
+            + "; pass it in the parameters, e.g. fed.query(sql, {" + ", ".join(f"{m!r}: ..." for m in missing) + "})"
+        )
+    unused = sorted(set(params) - used)
+    if unused:
+        raise ParameterError(
+            "Parameter " + ", ".join(f"${u}" for u in unused) + " is not used by the query"
+            + (did_you_mean(unused[0], used) if used else "")
+        )
+    for name in used:
+        value = params[name]
+        if not isinstance(value, _PARAM_TYPES) and not _is_vector(value):
+            raise ParameterError(
+                f"Parameter ${name} has a value of type {type(value).__name__}; use None, bool, int, float,"
+                " Decimal, str, bytes, date/datetime, or a list of numbers"
+            )
+
+
+def _is_vector(value: object) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    return type(value).__name__ == "ndarray"
+
+
+import datetime as _dt  # noqa: E402  (kept beside its only use)
+
+_PARAM_TYPES = (type(None), bool, int, float, Decimal, str, bytes, _dt.date, _dt.datetime, _dt.time)
+
+
+# ---------------------------------------------------------------- the pass
+
+
+class _Build:
+    """Walks one query: resolves names, collects leaves, builds the sqlglot tree."""
+
+    def __init__(self, catalog, params: Mapping[str, object]):
+        self.catalog = catalog
+        self.params = params
+        self.leaves: list[Leaf] = []
+        self.sql_params: set[str] = set()
+        self._ids = itertools.count()
+
+    # ------------------------------------------------------------ queries
+    def query(self, query: ast.Query, outer: Scope) -> exp.Expression:
+        scope = Scope(parent=outer)
+        ctes = []
+        for cte in query.ctes:
+            tree = self.query(cte.query, scope)
+            columns, open_ = self._output_columns(cte.query, scope)
+            if cte.columns:
+                columns, open_ = list(cte.columns), False
+            scope.ctes[cte.name] = (columns, open_)
+            alias = exp.TableAlias(this=_ident(cte.name), columns=[_ident(c) for c in cte.columns] or None)
+            ctes.append(exp.CTE(this=tree, alias=alias))
+        body_scope = Scope(parent=scope)
+        body = self.body(query.body, body_scope)
+        if query.order_by or query.limit is not None or query.offset is not None:
+            target = body
+            if isinstance(body, exp.Subquery):  # (SELECT ... ORDER BY ...) ORDER BY ...
+                target = exp.select(exp.Star()).from_(body)
+            order_scope = body_scope if isinstance(query.body, ast.Select) else Scope(parent=scope)
+            if not isinstance(query.body, ast.Select):
+                order_scope.relations.append(Relation("", *self._output_columns_pair(query.body, scope)))
+            if query.order_by:
+                target.set("order", exp.Order(expressions=[self.order_item(o, order_scope) for o in query.order_by]))
+            if query.limit is not None:
+                target.set("limit", exp.Limit(expression=self.expr(query.limit, order_scope)))
+            if query.offset is not None:
+                target.set("offset", exp.Offset(expression=self.expr(query.offset, order_scope)))
+            body = target
+        if ctes:
+            if isinstance(body, exp.Subquery):
+                body = exp.select(exp.Star()).from_(body)
+            body.set("with_", exp.With(expressions=ctes))
+        return body
+
+    def _output_columns_pair(self, body, scope):
+        columns, open_ = self._output_columns(body, scope)
+        return columns, open_
+
+    def body(self, body, scope: Scope) -> exp.Expression:
+        if isinstance(body, ast.Select):
+            return self.select(body, scope)
+        if isinstance(body, ast.SetOp):
+            left = self._operand(body.left, scope.parent)
+            right = self._operand(body.right, scope.parent)
+            kind = {"UNION": exp.Union, "INTERSECT": exp.Intersect, "EXCEPT": exp.Except}[body.op]
+            return kind(this=left, expression=right, distinct=not body.all)
+        # a parenthesised query used as a whole query body
+        return exp.Subquery(this=self.query(body, scope.parent))
+
+    def _operand(self, operand, scope: Scope) -> exp.Expression:
+        if isinstance(operand, ast.Query):
+            tree = self.query(operand, scope)
+            plain = not (operand.order_by or operand.limit is not None or operand.offset is not None or operand.ctes)
+            return tree if plain and not isinstance(tree, exp.Subquery) else exp.Subquery(this=tree)
+        return self.body(operand, Scope(parent=scope))
+
+    def select(self, select: ast.Select, scope: Scope) -> exp.Expression:
+        tree = exp.Select()
+        if select.from_:
+            first, *rest = select.from_
+            tree = tree.from_(self.from_item(first, scope, tree))
+            for item in rest:
+                joins = tree.args.get("joins") or []
+                tree.set("joins", joins + [exp.Join(this=self.from_item(item, scope, tree))])
+        scope.select_aliases = {i.alias for i in select.items if i.alias}
+        items = []
+        for item in select.items:
+            if isinstance(item.expr, ast.Star):
+                items.append(self.star(item.expr, scope))
+                continue
+            value = self.expr(item.expr, scope)
+            items.append(exp.Alias(this=value, alias=_ident(item.alias)) if item.alias else value)
+        tree.set("expressions", items)
+        if select.distinct:
+            tree.set("distinct", exp.Distinct())
+        if select.where is not None:
+            tree = tree.where(self.expr(select.where, scope))
+        if select.group_by:
+            tree.set("group", exp.Group(expressions=[self.expr(g, scope) for g in select.group_by]))
+        if select.having is not None:
+            tree.set("having", exp.Having(this=self.expr(select.having, scope)))
+        return tree
+
+    def star(self, star: ast.Star, scope: Scope) -> exp.Expression:
+        if star.table is None:
+            if not scope.relations:
+                raise CatalogError(f"SELECT * needs a FROM clause (line {star.pos[0]}, column {star.pos[1]})")
+            for relation in scope.relations:
+                if relation.leaf is not None:
+                    relation.leaf.all_columns = True
+            return exp.Star()
+        relation = self._relation(star.table, scope, star.pos)
+        if relation.leaf is not None:
+            relation.leaf.all_columns = True
+        return exp.Column(this=exp.Star(), table=_ident(relation.alias))
+
+    def order_item(self, item: ast.OrderItem, scope: Scope) -> exp.Expression:
+        value = self.expr(item.expr, scope)
+        # DuckDB's default puts NULLs last in both directions; say so, for every dialect.
+        nulls_first = item.nulls == "FIRST"
+        return exp.Ordered(this=value, desc=item.descending, nulls_first=nulls_first)
+
+    # ------------------------------------------------------------ FROM
+    def from_item(self, item, scope: Scope, select: exp.Select) -> exp.Expression:
+        if isinstance(item, ast.Join):
+            left = self.from_item(item.left, scope, select)
+            if isinstance(item.right, ast.Join):
+                raise UnsupportedError(
+                    f"A parenthesised join on the right of JOIN is not supported (line {item.pos[0]});"
+                    " write the joins left to right"
+                )
+            # register the right side before translating ON, which may use both sides
+            right = self.from_item(item.right, scope, select)
+            join = exp.Join(this=right)
+            if item.kind == "CROSS":
+                join.set("kind", "CROSS")
+            elif item.kind in ("LEFT", "RIGHT", "FULL"):
+                join.set("side", item.kind)
+            else:
+                join.set("kind", "INNER")
+            if item.on is not None:
+                join.set("on", self.expr(item.on, scope))
+            if item.using:
+                for name in item.using:
+                    self._check_using(name, scope, item.pos)
+                scope.using.update(n.lower() for n in item.using)
+                join.set("using", [_ident(n) for n in item.using])
+            joins = select.args.get("joins") or []
+            select.set("joins", joins + [join])
+            return left
+        if isinstance(item, ast.TableRef):
+            return self.table_ref(item, scope)
+        if isinstance(item, ast.SubqueryRef):
+            tree = self.query(item.query, scope.parent or scope)
+            columns, open_ = self._output_columns(item.query, scope.parent or scope)
+            alias = item.alias.name if item.alias else f"__subquery{next(self._ids)}"
+            if item.alias and item.alias.columns:
+                columns, open_ = list(item.alias.columns), False
+            self._add_relation(scope, Relation(alias, columns, open_), item.pos)
+            return exp.Subquery(this=tree, alias=_table_alias(alias, item.alias))
+        if isinstance(item, ast.GraphTable):
+            return self.graph_table(item, scope)
+        if isinstance(item, ast.VectorSearch):
+            return self.vector_search(item, scope)
+        raise UnsupportedError(f"Unsupported FROM item {type(item).__name__}")
+
+    def _check_using(self, name: str, scope: Scope, pos) -> None:
+        owners = [r for r in scope.relations if r.resolve(name) or r.open]
+        if len(owners) < 2:
+            raise CatalogError(f"USING ({name}): both sides of the join need a column {name!r} (line {pos[0]})")
+        for relation in owners:
+            resolved = relation.resolve(name)
+            if relation.leaf is not None and resolved:
+                relation.leaf.used.add(resolved)
+
+    def _add_relation(self, scope: Scope, relation: Relation, pos) -> None:
+        if any(r.alias.lower() == relation.alias.lower() for r in scope.relations):
+            raise CatalogError(
+                f"The name {relation.alias!r} is used twice in one FROM clause (line {pos[0]}, column {pos[1]});"
+                " give one of them an alias"
+            )
+        scope.relations.append(relation)
+
+    def table_ref(self, ref: ast.TableRef, scope: Scope) -> exp.Expression:
+        alias_name = ref.alias.name if ref.alias else ref.name
+        if ref.source is None:
+            found = scope.cte(ref.name)
+            if found is not None:
+                cte_name, (columns, open_) = found
+                if ref.alias and ref.alias.columns:
+                    columns, open_ = list(ref.alias.columns), False
+                self._add_relation(scope, Relation(alias_name, list(columns), open_), ref.pos)
+                return exp.Table(this=_ident(cte_name), alias=_table_alias(alias_name, ref.alias))
+        table = self._table(ref)
+        leaf = self._leaf(table)
+        columns = list(table.column_names)
+        if ref.alias and ref.alias.columns:
+            if len(ref.alias.columns) > len(columns):
+                raise CatalogError(
+                    f"{ref} has {len(columns)} columns but its alias names {len(ref.alias.columns)}"
+                    f" (line {ref.pos[0]})"
+                )
+            leaf.all_columns = True  # aliases are positional: keep every column in place
+            columns = list(ref.alias.columns) + columns[len(ref.alias.columns):]
+        relation = Relation(alias_name, columns, leaf=leaf if not (ref.alias and ref.alias.columns) else None)
+        self._add_relation(scope, relation, ref.pos)
+        return exp.Table(this=_ident(leaf.placeholder), alias=_table_alias(alias_name, ref.alias))
+
+    def _table(self, ref: ast.TableRef) -> TableInfo:
+        try:
+            return self.catalog.table(ref.source, ref.name)
+        except CatalogError as exc:
+            raise CatalogError(f"{exc} (line {ref.pos[0]}, column {ref.pos[1]})") from None
+
+    def _leaf(self, table: TableInfo, **extra) -> Leaf:
+        leaf = Leaf(next(self._ids), self.catalog.source(table.source), table, **extra)
+        self.leaves.append(leaf)
+        return leaf
+
+    # ------------------------------------------------------------ GRAPH_TABLE
+    def graph_table(self, item: ast.GraphTable, scope: Scope) -> exp.Expression:
+        source = self.catalog.source(item.source)
+        if source.kind != "kuzu":
+            raise UnsupportedError(
+                f"GRAPH_TABLE needs a graph (Kuzu) source; {source.name!r} is a {source.kind} source"
+                f" (line {item.pos[0]}, column {item.pos[1]})"
+            )
+        binder = _GraphBinder(source, item)
+        leaf = Leaf(next(self._ids), source, graph=item)
+        self.leaves.append(leaf)
+
+        pushed, kept = [], []
+        for conjunct in _conjuncts(item.where):
+            (pushed if binder.pushable(conjunct, self.params) else kept).append(conjunct)
+        leaf.graph_where = _and_all(pushed)
+        for conjunct in pushed:
+            binder.validate(conjunct)
+
+        def column_hook(column: ast.Column) -> exp.Expression:
+            output = binder.output(column)
+            leaf.graph_outputs.setdefault(output.key, output.value)
+            return exp.column(leaf.graph_outputs[output.key].name, quoted=True)
+
+        inner = _Build.__new__(_Build)
+        inner.__dict__ = dict(self.__dict__)
+        expressions = []
+        graph_scope = Scope()
+        for column in item.columns:
+            value = self.expr(column.expr, graph_scope, column_hook=column_hook, graph=binder)
+            expressions.append(exp.Alias(this=value, alias=_ident(column.name)))
+        wrapper = exp.select(*expressions).from_(exp.Table(this=_ident(leaf.placeholder)))
+        residual = _and_all(kept)
+        if residual is not None:
+            wrapper = wrapper.where(self.expr(residual, graph_scope, column_hook=column_hook, graph=binder))
+        if not leaf.graph_outputs:  # e.g. COLUMNS (1 AS one): still one row per match
+            first = next(v for p in item.patterns for v in p.nodes if v.var)
+            output = binder.output(ast.Column(binder.key_property(first.var), first.var))
+            leaf.graph_outputs[output.key] = output.value
+        names = [c.name for c in item.columns]
+        if len({n.lower() for n in names}) != len(names):
+            raise CatalogError(f"GRAPH_TABLE COLUMNS has duplicate names: {', '.join(names)} (line {item.pos[0]})")
+        alias = item.alias.name if item.alias else f"__graph{leaf.id}"
+        if item.alias and item.alias.columns:
+            names = list(item.alias.columns) + names[len(item.alias.columns):]
+        self._add_relation(scope, Relation(alias, names), item.pos)
+        return exp.Subquery(this=wrapper, alias=_table_alias(alias, item.alias))
+
+    # ------------------------------------------------------------ VECTOR_SEARCH
+    def vector_search(self, item: ast.VectorSearch, scope: Scope) -> exp.Expression:
+        table = self._table(item.table)
+        source = self.catalog.source(table.source)
+        if source.kind != "lancedb":
+            raise UnsupportedError(
+                f"VECTOR_SEARCH needs a LanceDB table; {table.source}.{table.name} is in a {source.kind} source"
+                f" (line {item.pos[0]}, column {item.pos[1]})"
+            )
+        options = dict(item.options)
+        unknown = sorted(set(options) - {"top_k", "metric", "column"})
+        if unknown:
+            raise UnsupportedError(
+                f"Unknown VECTOR_SEARCH option {unknown[0]!r}." + did_you_mean(unknown[0], ["top_k", "metric", "column"])
+                + " Options: top_k => n, metric => 'l2'|'cosine'|'dot', column => 'name'"
+            )
+        top_k = self._constant(options.get("top_k"), "top_k", 10)
+        if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+            raise ParameterError(f"VECTOR_SEARCH top_k must be a positive integer, not {top_k!r}")
+        metric = self._constant(options.get("metric"), "metric", "l2")
+        if not isinstance(metric, str) or metric.lower() not in METRICS:
+            raise ParameterError(
+                f"VECTOR_SEARCH metric must be one of {', '.join(map(repr, METRICS))}, not {metric!r}"
+            )
+        requested = self._constant(options.get("column"), "column", None)
+        if requested is not None and not isinstance(requested, str):
+            raise ParameterError("VECTOR_SEARCH column must be a column name string")
+        column = source.vector_column(table, requested)
+        query = self._vector_query(item.query)
+        if item.prefilter is not None:
+            for node in item.prefilter.walk():
+                if isinstance(node, ast.Column):
+                    if node.table is not None and node.table.lower() != table.name.lower():
+                        raise CatalogError(
+                            f"The VECTOR_SEARCH prefilter can only use columns of {table.source}.{table.name};"
+                            f" {node} is not one (line {node.pos[0]}, column {node.pos[1]})"
+                        )
+                    table.require_column(node.name, where=f" (line {node.pos[0]}, column {node.pos[1]})")
+            prefilter = _canonical_columns(item.prefilter, table)
+        else:
+            prefilter = None
+        vq = VectorQuery(column.name, query, top_k, metric.lower())
+        leaf = self._leaf(table, vector=vq, prefilter=prefilter)
+        alias = item.alias.name if item.alias else table.name
+        columns = list(table.column_names) + [DISTANCE]
+        self._add_relation(scope, Relation(alias, columns, leaf=leaf), item.pos)
+        return exp.Table(this=_ident(leaf.placeholder), alias=_table_alias(alias, item.alias))
+
+    def _constant(self, expr: ast.Expr | None, what: str, default):
+        if expr is None:
+            return default
+        if isinstance(expr, ast.Literal):
+            return expr.value
+        if isinstance(expr, ast.Param):
+            return self.params[expr.name]
+        raise UnsupportedError(f"VECTOR_SEARCH {what} must be a literal or a $parameter")
+
+    def _vector_query(self, expr: ast.Expr):
+        if isinstance(expr, ast.Param):
+            return ParamRef(expr.name)
+        if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr, ast.Array):
+            values = []
+            for item in expr.items:
+                if not (isinstance(item, ast.Literal) and isinstance(item.value, (int, float, Decimal))
+                        and not isinstance(item.value, bool)):
+                    raise UnsupportedError("A VECTOR_SEARCH query array must hold number literals only")
+                values.append(float(item.value))
+            return tuple(values)
+        raise UnsupportedError(
+            "The VECTOR_SEARCH query must be a $parameter, an array literal [..] or a 'string' to embed"
+            f" (line {expr.pos[0]}, column {expr.pos[1]})"
+        )
+
+    # ------------------------------------------------------------ output columns
+    def _output_columns(self, body, scope: Scope) -> tuple[list[str], bool]:
+        """Column names a query produces, and whether some are known only to DuckDB."""
+        if isinstance(body, ast.Query):
+            if body.ctes:
+                return [], True
+            return self._output_columns(body.body, scope)
+        if isinstance(body, ast.SetOp):
+            return self._output_columns(body.left, scope)
+        names: list[str] = []
+        open_ = False
+        probe = Scope(parent=scope)
+        for item in body.items:
+            if item.alias:
+                names.append(item.alias)
+            elif isinstance(item.expr, ast.Column):
+                names.append(item.expr.name)
+            elif isinstance(item.expr, ast.Star):
+                expanded = self._star_columns(body, item.expr, probe)
+                if expanded is None:
+                    open_ = True
+                else:
+                    names.extend(expanded)
+            else:
+                open_ = True
+        return names, open_
+
+    def _star_columns(self, body: ast.Select, star: ast.Star, scope: Scope) -> list[str] | None:
+        names: list[str] = []
+        for item in _from_leaves(body.from_):
+            alias = getattr(item, "alias", None)
+            if isinstance(item, ast.TableRef):
+                label = alias.name if alias else item.name
+                if star.table and star.table.lower() != label.lower():
+                    continue
+                if item.source is None and scope.cte(item.name):
+                    columns, open_ = scope.cte(item.name)[1]
+                    if open_:
+                        return None
+                    names.extend(columns)
+                    continue
+                try:
+                    names.extend(self.catalog.table(item.source, item.name).column_names)
+                except CatalogError:
+                    return None
+            elif isinstance(item, ast.VectorSearch):
+                label = alias.name if alias else item.table.name
+                if star.table and star.table.lower() != label.lower():
+                    continue
+                names.extend(self.catalog.table(item.table.source, item.table.name).column_names + (DISTANCE,))
+            elif isinstance(item, ast.GraphTable):
+                if star.table and (not alias or star.table.lower() != alias.name.lower()):
+                    continue
+                names.extend(c.name for c in item.columns)
+            else:
+                return None
+        return names
+
+    # ------------------------------------------------------------ expressions
+    def _relation(self, name: str, scope: Scope, pos) -> Relation:
+        search = scope
+        while search is not None:
+            for relation in search.relations:
+                if relation.alias.lower() == name.lower():
+                    return relation
+            search = search.parent
+        visible = [r.alias for s in _chain(scope) for r in s.relations]
+        raise CatalogError(
+            f"Unknown table or alias {name!r} (line {pos[0]}, column {pos[1]})." + did_you_mean(name, visible)
+            + (f" In scope: {', '.join(visible)}" if visible else "")
+        )
+
+    def column(self, column: ast.Column, scope: Scope) -> exp.Expression:
+        if column.table is not None:
+            relation = self._relation(column.table, scope, column.pos)
+            resolved = relation.resolve(column.name)
+            if resolved is None and not relation.open:
+                raise CatalogError(
+                    f"{relation.alias!r} has no column {column.name!r} (line {column.pos[0]}, column {column.pos[1]})."
+                    + did_you_mean(column.name, relation.columns)
+                    + f" Its columns: {', '.join(relation.columns)}"
+                )
+            if relation.leaf is not None and resolved is not None:
+                relation.leaf.used.add(resolved)
+            return exp.Column(this=_ident(resolved or column.name), table=_ident(relation.alias))
+        search = scope
+        while search is not None:
+            owners = [(r, r.resolve(column.name)) for r in search.relations]
+            owners = [(r, name) for r, name in owners if name is not None]
+            if len(owners) > 1 and column.name.lower() not in search.using:
+                raise CatalogError(
+                    f"Column {column.name!r} is ambiguous (line {column.pos[0]}, column {column.pos[1]}); write one of: "
+                    + ", ".join(f"{r.alias}.{name}" for r, name in owners)
+                )
+            if owners:
+                for relation, name in owners:
+                    if relation.leaf is not None:
+                        relation.leaf.used.add(name)
+                return exp.Column(this=_ident(owners[0][1]))
+            if find_name(column.name, search.select_aliases, key=lambda a: a):
+                return exp.Column(this=_ident(column.name))
+            if any(r.open for r in search.relations):
+                return exp.Column(this=_ident(column.name))
+            search = search.parent
+        visible = [c for s in _chain(scope) for r in s.relations for c in r.columns]
+        visible += [a for s in _chain(scope) for a in s.select_aliases]
+        raise CatalogError(
+            f"Unknown column {column.name!r} (line {column.pos[0]}, column {column.pos[1]})."
+            + did_you_mean(column.name, visible)
+        )
+
+    def expr(self, node: ast.Expr, scope: Scope, *, column_hook=None, graph=None) -> exp.Expression:
+        def r(child):
+            return self.expr(child, scope, column_hook=column_hook, graph=graph)
+
+        def p(child):
+            return _paren(r(child))
+
+        if isinstance(node, ast.Literal):
+            return literal(node.value)
+        if isinstance(node, ast.Param):
+            self.sql_params.add(node.name)
+            return exp.Placeholder(this=node.name)
+        if isinstance(node, ast.Column):
+            return column_hook(node) if column_hook else self.column(node, scope)
+        if isinstance(node, ast.Unary):
+            return exp.Not(this=p(node.operand)) if node.op == "NOT" else exp.Neg(this=p(node.operand))
+        if isinstance(node, ast.Binary):
+            if node.op == "AND":
+                return exp.And(this=p(node.left), expression=p(node.right))
+            if node.op == "OR":
+                return exp.Or(this=p(node.left), expression=p(node.right))
+            kind = _COMPARISONS.get(node.op) or _ARITHMETIC[node.op]
+            return kind(this=p(node.left), expression=p(node.right))
+        if isinstance(node, ast.IsNull):
+            test = exp.Is(this=p(node.operand), expression=exp.Null())
+            return exp.Not(this=_paren(test)) if node.negated else test
+        if isinstance(node, ast.InList):
+            test = exp.In(this=p(node.operand), expressions=[r(i) for i in node.items])
+            return exp.Not(this=_paren(test)) if node.negated else test
+        if isinstance(node, ast.InQuery):
+            self._no_subquery_in_graph(graph, node)
+            test = exp.In(this=p(node.operand), query=exp.Subquery(this=self.query(node.query, scope)))
+            return exp.Not(this=_paren(test)) if node.negated else test
+        if isinstance(node, ast.Between):
+            test = exp.Between(this=p(node.operand), low=p(node.low), high=p(node.high))
+            return exp.Not(this=_paren(test)) if node.negated else test
+        if isinstance(node, ast.Like):
+            test = exp.Like(this=p(node.operand), expression=p(node.pattern))
+            return exp.Not(this=_paren(test)) if node.negated else test
+        if isinstance(node, ast.Exists):
+            self._no_subquery_in_graph(graph, node)
+            return exp.Exists(this=self.query(node.query, scope))
+        if isinstance(node, ast.ScalarSubquery):
+            self._no_subquery_in_graph(graph, node)
+            return exp.Subquery(this=self.query(node.query, scope))
+        if isinstance(node, ast.Function):
+            return self.function(node, r, graph)
+        if isinstance(node, ast.Case):
+            ifs = [exp.If(this=r(c), true=r(v)) for c, v in node.whens]
+            return exp.Case(
+                this=r(node.operand) if node.operand is not None else None,
+                ifs=ifs,
+                default=r(node.default) if node.default is not None else None,
+            )
+        if isinstance(node, ast.Cast):
+            return exp.Cast(this=r(node.operand), to=_data_type(node.to))
+        if isinstance(node, ast.Array):
+            return exp.Array(expressions=[r(i) for i in node.items])
+        raise UnsupportedError(f"Unsupported expression {type(node).__name__}")
+
+    def _no_subquery_in_graph(self, graph, node) -> None:
+        if graph is not None:
+            raise UnsupportedError(
+                f"Subqueries are not supported inside GRAPH_TABLE (line {node.pos[0]}, column {node.pos[1]});"
+                " filter the GRAPH_TABLE result in the outer query instead"
+            )
+
+    def function(self, node: ast.Function, r, graph) -> exp.Expression:
+        name = node.name
+        if name == "PATH_LENGTH":
+            if graph is None:
+                raise UnsupportedError(f"path_length() is only valid inside GRAPH_TABLE COLUMNS (line {node.pos[0]})")
+            return graph_path_length(node, graph, r)
+        if name not in FUNCTIONS:
+            raise UnsupportedError(
+                f"Unknown function {name}() (line {node.pos[0]}, column {node.pos[1]})."
+                + did_you_mean(name, FUNCTIONS) + f" Functions: {', '.join(sorted(FUNCTIONS))}"
+            )
+        if node.star:
+            if name != "COUNT":
+                raise UnsupportedError(f"Only COUNT accepts * (line {node.pos[0]}, column {node.pos[1]})")
+            return exp.Count(this=exp.Star())
+        low, high = FUNCTIONS[name]
+        if not low <= len(node.args) <= high:
+            expected = str(low) if low == high else f"{low} to {high}"
+            raise UnsupportedError(
+                f"{name}() takes {expected} arguments, not {len(node.args)} (line {node.pos[0]}, column {node.pos[1]})"
+            )
+        if node.distinct and name not in AGGREGATES:
+            raise UnsupportedError(f"DISTINCT is only valid in aggregate functions, not {name}()")
+        args = [r(a) for a in node.args]
+        if name == "COUNT":
+            return exp.Count(this=exp.Distinct(expressions=args) if node.distinct else args[0])
+        if node.distinct:
+            return exp.Anonymous(this=name, expressions=[exp.Distinct(expressions=args)])
+        return exp.Anonymous(this="SUBSTR" if name == "SUBSTRING" else name, expressions=args)
+
+
+def graph_path_length(node: ast.Function, graph: "_GraphBinder", r) -> exp.Expression:
+    if len(node.args) != 1 or not isinstance(node.args[0], ast.Column) or node.args[0].table is not None:
+        raise UnsupportedError(f"path_length() takes one path variable (line {node.pos[0]}, column {node.pos[1]})")
+    return r(ast.Column("__path__", node.args[0].name, pos=node.args[0].pos))
+
+
+# ---------------------------------------------------------------- GRAPH_TABLE binding
+
+
+@dataclass(frozen=True)
+class _Keyed:
+    key: tuple
+    value: GraphOutput
+
+
+class _GraphBinder:
+    """Knows the variables of one GRAPH_TABLE and the properties each may have."""
+
+    def __init__(self, source: Source, item: ast.GraphTable):
+        self.source = source
+        self.item = item
+        tables = source.tables()
+        self.nodes = {n: t for n, t in tables.items() if t.kind == "node"}
+        self.rels = {n: t for n, t in tables.items() if t.kind == "rel"}
+        self.vars: dict[str, tuple[str, list[TableInfo], bool]] = {}  # var -> (kind, tables, quantified)
+        self.paths: set[str] = set()
+        for pattern in item.patterns:
+            if pattern.path_var:
+                self.paths.add(pattern.path_var)
+            if pattern.shortest and sum(e.quantified for e in pattern.edges) != 1:
+                raise UnsupportedError(
+                    f"ANY SHORTEST needs exactly one quantified edge in its pattern (line {pattern.pos[0]})"
+                )
+            for node in pattern.nodes:
+                self._declare(node.var, "node", node.label, False, node.pos)
+                for key, value in node.properties:
+                    owners = self._tables("node", node.label, node.pos)
+                    if not any(t.column(key) for t in owners):
+                        raise CatalogError(
+                            f"Node {node.label or '(any label)'} has no property {key!r} (line {node.pos[0]})."
+                            + did_you_mean(key, {c.name for t in owners for c in t.columns})
+                        )
+                    if not isinstance(value, (ast.Literal, ast.Param)):
+                        raise UnsupportedError(f"Property map values must be literals or $parameters (line {node.pos[0]})")
+            for edge in pattern.edges:
+                self._declare(edge.var, "rel", edge.label, edge.quantified, edge.pos)
+
+    def _tables(self, kind: str, label: str | None, pos) -> list[TableInfo]:
+        pool = self.nodes if kind == "node" else self.rels
+        if label is None:
+            return list(pool.values())
+        found = find_name(label, pool.values(), key=lambda t: t.name)
+        if found is None:
+            what = "node label" if kind == "node" else "relationship type"
+            raise CatalogError(
+                f"Graph {self.source.name!r} has no {what} {label!r} (line {pos[0]}, column {pos[1]})."
+                + did_you_mean(label, pool) + f" Known: {', '.join(sorted(pool)) or 'none'}"
+            )
+        return [found]
+
+    def _declare(self, var, kind, label, quantified, pos) -> None:
+        tables = self._tables(kind, label, pos)
+        if var is None:
+            return
+        if var in self.vars:
+            old_kind, old_tables, _ = self.vars[var]
+            if old_kind != kind:
+                raise CatalogError(f"Variable {var!r} is used as both a node and an edge (line {pos[0]})")
+            if label is not None:
+                self.vars[var] = (kind, tables, quantified)
+            return
+        self.vars[var] = (kind, tables, quantified)
+
+    def key_property(self, var: str) -> str:
+        kind, tables, _ = self.vars[var]
+        return tables[0].option("primary_key") or tables[0].columns[0].name
+
+    def _property(self, column: ast.Column) -> tuple[str, pa.DataType | None]:
+        var = column.table
+        if var is None:
+            raise CatalogError(
+                f"Inside GRAPH_TABLE, qualify {column.name!r} with a pattern variable, e.g. v.{column.name}"
+                f" (line {column.pos[0]}, column {column.pos[1]})"
+            )
+        if var not in self.vars:
+            known = sorted(self.vars) + sorted(self.paths)
+            raise CatalogError(
+                f"Unknown pattern variable {var!r} (line {column.pos[0]}, column {column.pos[1]})."
+                + did_you_mean(var, known) + f" Variables: {', '.join(known) or 'none'}"
+            )
+        kind, tables, quantified = self.vars[var]
+        if quantified:
+            raise UnsupportedError(
+                f"{var!r} is a quantified edge (a list of edges); its properties cannot be selected"
+                f" (line {column.pos[0]}, column {column.pos[1]})"
+            )
+        found = [c for t in tables if (c := t.column(column.name)) is not None and c.name not in ("_from", "_to")]
+        if not found:
+            props = sorted({c.name for t in tables for c in t.columns if c.name not in ("_from", "_to")})
+            raise CatalogError(
+                f"{var!r} has no property {column.name!r} (line {column.pos[0]}, column {column.pos[1]})."
+                + did_you_mean(column.name, props) + f" Properties: {', '.join(props)}"
+            )
+        types = {c.type for c in found}
+        return found[0].name, (found[0].type if len(types) == 1 else None)
+
+    def output(self, column: ast.Column) -> _Keyed:
+        if column.name == "__path__":
+            if column.table not in self.paths:
+                raise CatalogError(
+                    f"Unknown path variable {column.table!r}; name a path with `p = (a)-[...]->(b)`"
+                    f" (line {column.pos[0]}, column {column.pos[1]})"
+                )
+            key = ("path", column.table)
+            return _Keyed(key, GraphOutput(f"_g_len_{column.table}", path_var=column.table, type=pa.int64()))
+        prop, type_ = self._property(column)
+        key = (column.table, prop)
+        return _Keyed(key, GraphOutput(f"_g_{column.table}_{prop}", var=column.table, prop=prop, type=type_))
+
+    def validate(self, expr: ast.Expr) -> None:
+        for node in expr.walk():
+            if isinstance(node, ast.Column):
+                self._property(node)
+
+    def pushable(self, expr: ast.Expr, params: Mapping[str, object]) -> bool:
+        """Whether Cypher evaluates ``expr`` exactly as DuckDB would."""
+        if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
+            return self.pushable(expr.left, params) and self.pushable(expr.right, params)
+        if isinstance(expr, ast.Unary) and expr.op == "NOT":
+            return self.pushable(expr.operand, params)
+        if isinstance(expr, ast.IsNull):
+            return self._typed_property(expr.operand) is not None
+        if isinstance(expr, ast.Binary) and expr.op in _COMPARISONS:
+            left, right = expr.left, expr.right
+            if isinstance(left, (ast.Literal, ast.Param)):
+                left, right = right, left
+            family = self._typed_property(left)
+            return family is not None and _value_family(right, params) == family
+        if isinstance(expr, ast.InList):
+            family = self._typed_property(expr.operand)
+            return family is not None and all(_value_family(i, params) == family for i in expr.items)
+        return False
+
+    def _typed_property(self, expr) -> str | None:
+        if not isinstance(expr, ast.Column) or expr.table is None or expr.table not in self.vars:
+            return None
+        kind, tables, quantified = self.vars[expr.table]
+        if quantified or len(tables) != 1:
+            return None
+        column = tables[0].column(expr.name)
+        if column is None or column.type is None:
+            return None
+        return _type_family(column.type)
+
+
+def _type_family(t: pa.DataType) -> str | None:
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return None
+
+
+def _value_family(expr, params: Mapping[str, object]) -> str | None:
+    if isinstance(expr, ast.Literal):
+        value = expr.value
+    elif isinstance(expr, ast.Param):
+        value = params.get(expr.name)
+    else:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, float) and value != value:
+            return None  # NaN compares differently across engines
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
+
+
+# ---------------------------------------------------------------- SQLite exactness
+
+
+def sqlite_exact(query: ast.Query, leaves: list[Leaf], params: Mapping[str, object]) -> bool:
+    """Whether SQLite computes ``query`` exactly as DuckDB does (see docs/language.md).
+
+    Conservative: integer division, modulo, CAST, Unicode case mapping, ROUND, SUBSTR,
+    string concatenation of non-strings, scalar subqueries (SQLite takes the first of
+    several rows; DuckDB errors), compound operands with their own ORDER BY/LIMIT,
+    INTERSECT/EXCEPT ALL, column-aliased tables, and comparisons across type families
+    all send the query through DuckDB instead.
+    """
+    types: dict[str, pa.DataType | None] = {}
+    for leaf in leaves:
+        for column in leaf.table.columns:
+            if column.type is None:
+                return False  # affinity decided per value: only DuckDB's typed view is exact
+            types.setdefault(column.name.lower(), column.type)
+            if types[column.name.lower()] != column.type:
+                types[column.name.lower()] = None  # same name, different types: unknown
+    for node in query.walk():
+        if isinstance(node, (ast.Cast, ast.ScalarSubquery, ast.Array)):
+            return False
+        if isinstance(node, ast.Binary) and node.op in ("/", "%"):
+            return False
+        if isinstance(node, ast.Function) and node.name not in ("COUNT", "SUM", "AVG", "MIN", "MAX", "COALESCE", "ABS"):
+            return False
+        if isinstance(node, ast.SetOp) and (node.all and node.op != "UNION"):
+            return False
+        if isinstance(node, ast.SetOp) and any(
+            isinstance(side, ast.Query) and (side.order_by or side.limit is not None or side.offset is not None or side.ctes)
+            for side in (node.left, node.right)
+        ):
+            return False
+        if isinstance(node, ast.Query) and isinstance(node.body, ast.Query):
+            return False
+        if isinstance(node, ast.Alias) and node.columns:
+            return False
+        if isinstance(node, (ast.GraphTable, ast.VectorSearch)):
+            return False
+        if isinstance(node, ast.Binary) and node.op == "||":
+            if not all(_family_of(side, types, params) == "string" for side in (node.left, node.right)):
+                return False
+        if isinstance(node, ast.Binary) and node.op in _COMPARISONS:
+            if not _same_family(node.left, node.right, types, params):
+                return False
+        if isinstance(node, ast.InList):
+            if not all(_same_family(node.operand, item, types, params) for item in node.items):
+                return False
+        if isinstance(node, ast.Between):
+            if not (_same_family(node.operand, node.low, types, params)
+                    and _same_family(node.operand, node.high, types, params)):
+                return False
+        if isinstance(node, ast.Like):
+            if not all(_family_of(side, types, params) == "string" for side in (node.operand, node.pattern)):
+                return False
+    return True
+
+
+def _family_of(expr, types, params) -> str | None:
+    if isinstance(expr, ast.Column):
+        t = types.get(expr.name.lower())
+        return _type_family(t) if t is not None else None
+    if isinstance(expr, (ast.Literal, ast.Param)):
+        if isinstance(expr, ast.Literal) and expr.value is None:
+            return "null"
+        if isinstance(expr, ast.Param) and params.get(expr.name) is None:
+            return "null"
+        return _value_family(expr, params)
+    if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*"):
+        left, right = _family_of(expr.left, types, params), _family_of(expr.right, types, params)
+        return "number" if left == right == "number" else None
+    if isinstance(expr, ast.Function) and expr.name in ("COUNT", "SUM", "AVG", "ABS"):
+        return "number"
+    if isinstance(expr, ast.Function) and expr.name in ("MIN", "MAX", "COALESCE") and expr.args:
+        families = {_family_of(a, types, params) for a in expr.args}
+        return families.pop() if len(families) == 1 else None
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        return _family_of(expr.operand, types, params)
+    if isinstance(expr, (ast.InQuery, ast.Exists)):
+        return "bool"
+    return None
+
+
+def _same_family(left, right, types, params) -> bool:
+    a, b = _family_of(left, types, params), _family_of(right, types, params)
+    if "null" in (a, b):
+        return True
+    if isinstance(left, ast.InQuery) or isinstance(right, ast.InQuery):
+        return True
+    return a is not None and a == b
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def literal(value: object) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, Decimal)):
+        node = exp.Literal.number(str(value))
+        return exp.Neg(this=exp.Literal.number(str(-value))) if value < 0 else node
+    if isinstance(value, float):
+        node = exp.Literal.number(repr(abs(value)))
+        return exp.Neg(this=node) if value < 0 else node
+    return exp.Literal.string(str(value))
+
+
+def _data_type(type_name: ast.TypeName) -> exp.DataType:
+    base = TYPES.get(type_name.name)
+    if base is None:
+        raise UnsupportedError(
+            f"Unknown type {type_name.name} (line {type_name.pos[0]}, column {type_name.pos[1]})."
+            + did_you_mean(type_name.name, TYPES) + f" Types: {', '.join(sorted(set(TYPES.values())))}"
+        )
+    text = base
+    if type_name.args:
+        if base != "DECIMAL":
+            raise UnsupportedError(f"Type {base} takes no arguments (line {type_name.pos[0]})")
+        text += "(" + ", ".join(map(str, type_name.args)) + ")"
+    text += "[]" * type_name.array_depth
+    return exp.DataType.build(text, dialect="duckdb")
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _table_alias(name: str, alias: ast.Alias | None) -> exp.TableAlias:
+    columns = [_ident(c) for c in alias.columns] if alias and alias.columns else None
+    return exp.TableAlias(this=_ident(name), columns=columns)
+
+
+def _paren(node: exp.Expression) -> exp.Expression:
+    atomic = (exp.Column, exp.Literal, exp.Placeholder, exp.Null, exp.Boolean, exp.Paren, exp.Anonymous,
+              exp.Count, exp.Subquery, exp.Case, exp.Cast, exp.Array)
+    return node if isinstance(node, atomic) else exp.Paren(this=node)
+
+
+def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
+    if expr is None:
+        return []
+    if isinstance(expr, ast.Binary) and expr.op == "AND":
+        return _conjuncts(expr.left) + _conjuncts(expr.right)
+    return [expr]
+
+
+def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
+    result = None
+    for e in exprs:
+        result = e if result is None else ast.Binary("AND", result, e)
+    return result
+
+
+def _canonical_columns(expr: ast.Expr, table: TableInfo) -> ast.Expr:
+    """The prefilter with column names spelled as the table spells them."""
+    import dataclasses
+
+    def fix(node):
+        if isinstance(node, ast.Column):
+            return ast.Column(table.require_column(node.name).name, None, pos=node.pos)
+        if not dataclasses.is_dataclass(node):
+            return node
+        changes = {}
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.Node):
+                changes[f.name] = fix(value)
+            elif isinstance(value, tuple):
+                changes[f.name] = tuple(fix(v) if isinstance(v, ast.Node) else v for v in value)
+        return dataclasses.replace(node, **changes)
+
+    return fix(expr)
+
+
+def _chain(scope: Scope):
+    while scope is not None:
+        yield scope
+        scope = scope.parent
+
+
+def _from_leaves(items):
+    for item in items:
+        if isinstance(item, ast.Join):
+            yield from _from_leaves((item.left, item.right))
+        else:
+            yield item

@@ -1,0 +1,109 @@
+"""The interface every source implements.
+
+A source describes its tables (``tables``), tells its data version (``version``, part
+of every cache key), compiles the planner's requests into native fragments, and runs a
+fragment into a ``pyarrow.Table``. Everything specific to one engine lives in that
+source's module and nowhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Mapping
+
+import pyarrow as pa
+
+from ..catalog import TableInfo
+from ..errors import FederationError, SourceError
+from ..plan import Fragment
+
+
+class Source(ABC):
+    kind: str = "source"
+
+    def __init__(self, name: str, options: Mapping[str, object]):
+        self.name = name
+        self.options = dict(options)
+        self._lock = threading.RLock()
+        self._tables: dict[str, TableInfo] | None = None
+        self._tables_version: object = None
+
+    # ------------------------------------------------------------ catalog
+    def tables(self) -> dict[str, TableInfo]:
+        """Tables by name; re-read when the data version changes (a schema may have too)."""
+        version = self.version()
+        with self._lock:
+            if self._tables is None or self._tables_version != version:
+                self._tables = self._guard(self._load_tables, "reading the catalog")
+                self._tables_version = version
+            return self._tables
+
+    @abstractmethod
+    def _load_tables(self) -> dict[str, TableInfo]: ...
+
+    # ------------------------------------------------------------ data
+    @abstractmethod
+    def version(self, tables: tuple[str, ...] = ()) -> object:
+        """A token that changes whenever the data (of ``tables``, or all) may have changed."""
+
+    @abstractmethod
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+        """A fragment returning ``columns`` of every row of ``table``."""
+
+    @abstractmethod
+    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table: ...
+
+    def execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+        """Run a fragment; any engine failure becomes one ``SourceError``."""
+        table = self._guard(lambda: self._execute(fragment, params), fragment.text)
+        return conform(table, fragment, self.name)
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+
+    # ------------------------------------------------------------ helpers
+    def _guard(self, action, what: str):
+        try:
+            return action()
+        except FederationError:
+            raise
+        except Exception as exc:  # the engine's own exception type, whatever it is
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise SourceError(self.name, message, fragment=what) from exc
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.options.get('path') or self.options.get('uri') or ''}".strip()
+
+
+def conform(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:
+    """Give a fragment result the fragment's column names and, where known, types.
+
+    Engines infer Arrow types from values: an empty or all-NULL result comes back
+    typed as whatever the driver guesses (ADBC SQLite says int64), which would change
+    the meaning of the DuckDB step. Such columns are cast to the catalog type.
+    """
+    if table.num_columns != len(fragment.columns):
+        raise SourceError(
+            source,
+            f"returned {table.num_columns} columns, expected {len(fragment.columns)}",
+            fragment=fragment.text,
+        )
+    table = table.rename_columns(list(fragment.columns))
+    if fragment.types:
+        arrays = []
+        changed = False
+        for column, expected in zip(table.columns, fragment.types):
+            if expected is not None and column.type != expected and (
+                column.null_count == len(column) or pa.types.is_null(column.type)
+            ):
+                column = column.cast(expected)
+                changed = True
+            arrays.append(column)
+        if changed:
+            table = pa.Table.from_arrays(arrays, names=list(fragment.columns))
+    try:
+        table.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise SourceError(source, f"returned invalid Arrow data: {exc}", fragment=fragment.text) from exc
+    return table

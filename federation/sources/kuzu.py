@@ -1,0 +1,299 @@
+"""Kuzu source: node and rel tables of one graph database, and GRAPH_TABLE patterns.
+
+This is the one module that writes Cypher. Every value becomes a ``$parameter``;
+every label and property name is resolved against the catalog and quoted with
+backticks. Kuzu silently drops a WHERE whose parameter is unbound, so the
+parameter names in each statement are checked against the bound values before it
+runs. All ``kuzu`` imports live here, so the maintained fork can be swapped in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Mapping
+
+import pyarrow as pa
+
+from .. import ast
+from ..catalog import ColumnInfo, TableInfo
+from ..errors import SourceError, UnsupportedError
+from ..plan import CypherFragment, Fragment, ParamRef
+from .base import Source
+
+_KUZU_TYPES = {
+    "INT64": pa.int64(), "INT32": pa.int32(), "INT16": pa.int16(), "INT8": pa.int8(),
+    "UINT64": pa.uint64(), "UINT32": pa.uint32(), "UINT16": pa.uint16(), "UINT8": pa.uint8(),
+    "SERIAL": pa.int64(), "DOUBLE": pa.float64(), "FLOAT": pa.float32(), "BOOL": pa.bool_(),
+    "STRING": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+}
+
+
+def quote(name: str) -> str:
+    """A backtick-quoted Cypher identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+class KuzuSource(Source):
+    kind = "kuzu"
+
+    def __init__(self, name: str, options: Mapping[str, object]):
+        super().__init__(name, options)
+        self._database = options.get("database")  # a kuzu.Database the application owns
+        self._owned = self._database is None
+        path = options.get("path")
+        if path is None and self._database is not None:
+            path = getattr(self._database, "database_path", None)
+        self.path = Path(str(path)) if path else None
+        self._local = threading.local()
+        self._connections: list = []
+
+    # ------------------------------------------------------------ connections
+    def _db(self):
+        with self._lock:
+            if self._database is None:
+                import kuzu
+
+                if self.path is None or not self.path.exists():
+                    raise SourceError(self.name, f"graph database {self.path} does not exist")
+                # read_only: the engine cannot change the graph it reads.
+                self._database = kuzu.Database(str(self.path), read_only=True)
+            return self._database
+
+    def _connection(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            import kuzu
+
+            connection = kuzu.Connection(self._db())
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                try:
+                    connection.close()
+                except Exception:
+                    pass
+            self._connections.clear()
+            self._local = threading.local()
+            if self._owned and self._database is not None:
+                self._database.close()
+                self._database = None
+
+    # ------------------------------------------------------------ catalog
+    def version(self, tables: tuple[str, ...] = ()) -> object:
+        if self.path is None:
+            return None
+        stats = []
+        for suffix in ("", ".wal"):
+            try:
+                st = os.stat(str(self.path) + suffix)
+                stats.append((st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                stats.append(None)
+        return tuple(stats)
+
+    def _query(self, cypher: str, params: Mapping[str, object] | None = None) -> pa.Table:
+        result = self._connection().execute(cypher, dict(params or {}))
+        try:
+            return result.get_as_arrow()
+        finally:
+            result.close()
+
+    def _load_tables(self) -> dict[str, TableInfo]:
+        tables = {}
+        for row in self._query("CALL show_tables() RETURN *").to_pylist():
+            name, kind = row["name"], row["type"]
+            if kind not in ("NODE", "REL"):
+                continue
+            info = self._query(f"CALL table_info('{_literal_name(name)}') RETURN *").to_pylist()
+            props = tuple(ColumnInfo(p["name"], _KUZU_TYPES.get(p["type"]), p["type"]) for p in info)
+            if kind == "NODE":
+                key = next((p["name"] for p in info if p.get("primary key")), None)
+                tables[name] = TableInfo(self.name, name, "node", props, (("primary_key", key),))
+            else:
+                pairs = self._query(f"CALL show_connection('{_literal_name(name)}') RETURN *").to_pylist()
+                ends = tuple(
+                    (p["source table name"], p["destination table name"],
+                     p["source table primary key"], p["destination table primary key"])
+                    for p in pairs
+                )
+                tables[name] = TableInfo(self.name, name, "rel", props, (("ends", ends),))
+        # endpoint key types come from the node tables
+        for name, info in list(tables.items()):
+            if info.kind != "rel":
+                continue
+            ends = info.option("ends")
+            src_node, dst_node, src_key, dst_key = ends[0]
+            src_type = tables[src_node].require_column(src_key)
+            dst_type = tables[dst_node].require_column(dst_key)
+            columns = (
+                ColumnInfo("_from", src_type.type, src_type.native_type),
+                ColumnInfo("_to", dst_type.type, dst_type.native_type),
+            ) + info.columns
+            tables[name] = TableInfo(self.name, name, "rel", columns, info.extra)
+        return tables
+
+    # ------------------------------------------------------------ compile
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+        types = tuple(table.require_column(c).type for c in columns)
+        if table.kind == "node":
+            items = ", ".join(f"n.{quote(c)} AS {quote(c)}" for c in columns)
+            text = f"MATCH (n:{quote(table.name)}) RETURN {items}"
+            return CypherFragment(self.name, text, columns, (), types)
+        parts = []
+        for src_node, dst_node, src_key, dst_key in table.option("ends"):
+            items = []
+            for c in columns:
+                if c == "_from":
+                    items.append(f"a.{quote(src_key)} AS {quote(c)}")
+                elif c == "_to":
+                    items.append(f"b.{quote(dst_key)} AS {quote(c)}")
+                else:
+                    items.append(f"r.{quote(c)} AS {quote(c)}")
+            parts.append(
+                f"MATCH (a:{quote(src_node)})-[r:{quote(table.name)}]->(b:{quote(dst_node)}) "
+                f"RETURN {', '.join(items)}"
+            )
+        return CypherFragment(self.name, "\nUNION ALL\n".join(parts), columns, (), types)
+
+    def compile_match(self, request: "GraphRequest") -> Fragment:
+        params = _Params()
+        patterns = [self._render_pattern(p, params) for p in request.patterns]
+        text = "MATCH " + ", ".join(patterns)
+        if request.where is not None:
+            text += "\nWHERE " + render_expr(request.where, params)
+        items = []
+        for output in request.outputs:
+            if output.path_var is not None:
+                items.append(f"length({quote(output.path_var)}) AS {quote(output.name)}")
+            else:
+                items.append(f"{quote(output.var)}.{quote(output.prop)} AS {quote(output.name)}")
+        text += "\nRETURN " + ", ".join(items)
+        columns = tuple(o.name for o in request.outputs)
+        types = tuple(o.type for o in request.outputs)
+        return CypherFragment(self.name, text, columns, params.items(), types)
+
+    def _render_pattern(self, pattern: ast.PathPattern, params: "_Params") -> str:
+        parts = [self._render_node(pattern.nodes[0], params)]
+        for edge, node in zip(pattern.edges, pattern.nodes[1:]):
+            parts.append(_render_edge(edge, pattern.shortest))
+            parts.append(self._render_node(node, params))
+        text = "".join(parts)
+        return f"{quote(pattern.path_var)} = {text}" if pattern.path_var else text
+
+    def _render_node(self, node: ast.NodePattern, params: "_Params") -> str:
+        inner = quote(node.var) if node.var else ""
+        if node.label:
+            inner += ":" + quote(node.label)
+        if node.properties:
+            entries = ", ".join(f"{quote(k)}: {render_expr(v, params)}" for k, v in node.properties)
+            inner += " {" + entries + "}"
+        return f"({inner})"
+
+    # ------------------------------------------------------------ run
+    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+        bound = {k.lstrip("$"): _kuzu_value(v) for k, v in fragment.bind(params).items()}
+        used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", fragment.text))
+        if used != set(bound):
+            # Kuzu would silently drop a WHERE with an unbound parameter.
+            raise SourceError(
+                self.name,
+                f"parameters in the statement {sorted(used)} differ from the bound values {sorted(bound)}",
+                fragment=fragment.text,
+            )
+        return self._query(fragment.text, bound)
+
+
+@dataclass(frozen=True)
+class GraphOutput:
+    """One column a GRAPH_TABLE fragment returns: ``var.prop`` or ``length(path_var)``."""
+
+    name: str
+    var: str | None = None
+    prop: str | None = None
+    path_var: str | None = None
+    type: pa.DataType | None = None
+
+
+@dataclass(frozen=True)
+class GraphRequest:
+    patterns: tuple[ast.PathPattern, ...]
+    where: ast.Expr | None  # only what Cypher evaluates exactly as DuckDB would
+    outputs: tuple[GraphOutput, ...]
+
+
+def _render_edge(edge: ast.EdgePattern, shortest: bool) -> str:
+    inner = quote(edge.var) if edge.var else ""
+    if edge.label:
+        inner += ":" + quote(edge.label)
+    if edge.quantified:
+        inner += "*"
+        if shortest:
+            inner += " SHORTEST "
+        inner += f"{edge.min_hops}..{edge.max_hops}"
+    body = f"[{inner}]"
+    if edge.direction == "right":
+        return f"-{body}->"
+    if edge.direction == "left":
+        return f"<-{body}-"
+    return f"-{body}-"
+
+
+class _Params:
+    """Collects constants and user parameters as fresh ``$pN`` names."""
+
+    def __init__(self):
+        self._items: list[tuple[str, object]] = []
+
+    def add(self, value: object) -> str:
+        name = f"p{len(self._items)}"
+        self._items.append((name, value))
+        return "$" + name
+
+    def items(self) -> tuple[tuple[str, object], ...]:
+        return tuple(self._items)
+
+
+_CYPHER_COMPARE = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def render_expr(expr: ast.Expr, params: _Params) -> str:
+    """Cypher for the expressions the planner pushes: see ``pushable`` in the planner."""
+    if isinstance(expr, ast.Literal):
+        return params.add(float(expr.value) if isinstance(expr.value, Decimal) else expr.value)
+    if isinstance(expr, ast.Param):
+        return params.add(ParamRef(expr.name))
+    if isinstance(expr, ast.Column):
+        return f"{quote(expr.table)}.{quote(expr.name)}"
+    if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
+        return f"({render_expr(expr.left, params)} {expr.op} {render_expr(expr.right, params)})"
+    if isinstance(expr, ast.Binary) and expr.op in _CYPHER_COMPARE:
+        return f"({render_expr(expr.left, params)} {_CYPHER_COMPARE[expr.op]} {render_expr(expr.right, params)})"
+    if isinstance(expr, ast.Unary) and expr.op == "NOT":
+        return f"(NOT {render_expr(expr.operand, params)})"
+    if isinstance(expr, ast.IsNull):
+        return f"({render_expr(expr.operand, params)} IS {'NOT ' if expr.negated else ''}NULL)"
+    if isinstance(expr, ast.InList):
+        items = ", ".join(render_expr(i, params) for i in expr.items)
+        text = f"({render_expr(expr.operand, params)} IN [{items}])"
+        return f"(NOT {text})" if expr.negated else text
+    raise UnsupportedError(f"Cannot express {type(expr).__name__} in Cypher")
+
+
+def _kuzu_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _literal_name(name: str) -> str:
+    return name.replace("\\", "\\\\").replace("'", "\\'")

@@ -1,0 +1,321 @@
+"""LanceDB source: tables of one LanceDB database, scans and kNN searches.
+
+LanceDB filters are DataFusion SQL text with no parameter binding, so this module
+renders them from an expression with escaped literals (``render_filter``), only once
+the values are known. ``_distance`` is recomputed in float64 from the returned
+vectors, so the top-k rows carry exactly LanceDB's definition of the distance
+(squared L2, 1 - cosine similarity, 1 - dot product) without float32 rounding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pyarrow as pa
+
+from .. import ast
+from ..catalog import ColumnInfo, TableInfo
+from ..errors import ParameterError, SourceError, UnsupportedError
+from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
+from .base import Source
+
+METRICS = ("l2", "cosine", "dot")
+DISTANCE = "_distance"
+
+
+def is_vector_type(t: pa.DataType) -> bool:
+    return pa.types.is_fixed_size_list(t) and pa.types.is_floating(t.value_type)
+
+
+class LanceSource(Source):
+    kind = "lancedb"
+
+    def __init__(self, name: str, options: Mapping[str, object]):
+        super().__init__(name, options)
+        self.uri = str(options["uri"])
+        self._db = None
+        self._handles: dict[str, object] = {}
+        self._embedder = None
+        self._embedder_lock = threading.Lock()
+
+    # ------------------------------------------------------------ connections
+    def _connect(self):
+        with self._lock:
+            if self._db is None:
+                import lancedb
+
+                if "://" not in self.uri and not Path(self.uri).is_dir():
+                    raise SourceError(self.name, f"LanceDB database {self.uri} does not exist")
+                # interval 0: every read sees the latest committed version, never a stale one
+                self._db = lancedb.connect(self.uri, read_consistency_interval=dt.timedelta(0))
+            return self._db
+
+    def _table(self, name: str):
+        with self._lock:
+            handle = self._handles.get(name)
+            if handle is None:
+                handle = self._connect().open_table(name)
+                self._handles[name] = handle
+            return handle
+
+    def _table_names(self) -> list[str]:
+        db = self._connect()
+        names: list[str] = []
+        token = None
+        while True:
+            page = db.list_tables(page_token=token)
+            names.extend(page.tables)
+            token = page.page_token
+            if not token:
+                return names
+
+    def close(self) -> None:
+        with self._lock:
+            self._handles.clear()
+            self._db = None
+
+    # ------------------------------------------------------------ catalog
+    def version(self, tables: tuple[str, ...] = ()) -> object:
+        def read():
+            names = tables or tuple(sorted(self._table_names()))
+            return tuple((n, self._table(n).version) for n in names)
+
+        return self._guard(read, "reading table versions")
+
+    def _load_tables(self) -> dict[str, TableInfo]:
+        tables = {}
+        for name in sorted(self._table_names()):
+            schema = self._table(name).schema
+            columns = tuple(ColumnInfo(f.name, f.type, str(f.type)) for f in schema)
+            vectors = tuple(f.name for f in schema if is_vector_type(f.type))
+            tables[name] = TableInfo(self.name, name, "vector" if vectors else "table", columns,
+                                     (("vectors", vectors),))
+        return tables
+
+    def vector_column(self, table: TableInfo, requested: str | None) -> ColumnInfo:
+        vectors = table.option("vectors") or ()
+        if requested is not None:
+            column = table.require_column(requested, where=" (VECTOR_SEARCH column =>)")
+            if column.name not in vectors:
+                raise UnsupportedError(
+                    f"Column {table.source}.{table.name}.{column.name} is not a vector column"
+                    f" (a fixed-size list of floats); vector columns: {', '.join(vectors) or 'none'}"
+                )
+            return column
+        if not vectors:
+            raise UnsupportedError(f"Table {table.source}.{table.name} has no vector column")
+        if len(vectors) > 1:
+            raise UnsupportedError(
+                f"Table {table.source}.{table.name} has several vector columns ({', '.join(vectors)});"
+                " choose one with column => 'name'"
+            )
+        return table.require_column(vectors[0])
+
+    # ------------------------------------------------------------ compile
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+        types = tuple(table.require_column(c).type for c in columns)
+        text = f"{table.name}.search().select({list(columns)})"
+        return LanceFragment(self.name, text, columns, (), types, table=table.name)
+
+    def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
+                       prefilter: ast.Expr | None) -> Fragment:
+        if prefilter is not None:
+            check_filter(prefilter)
+        query = vector.query
+        shown = str(query) if isinstance(query, (ParamRef, str)) else f"<vector of {len(query)}>"
+        if isinstance(query, str):
+            shown = repr(query)
+        text = f"{table.name}.search({shown}, vector_column_name={vector.column!r})" \
+               f".distance_type({vector.metric!r})"
+        if prefilter is not None:
+            text += f".where({render_filter(prefilter, None)!r}, prefilter=True)"
+        text += f".limit({vector.top_k}).select({[c for c in columns if c != DISTANCE]})"
+        params = tuple((name, value) for name, value in _filter_params(prefilter))
+        if isinstance(query, ParamRef):
+            params += (("query", query),)
+        types = tuple(pa.float64() if c == DISTANCE else table.require_column(c).type for c in columns)
+        return LanceFragment(self.name, text, columns, params, types, table=table.name,
+                             where=prefilter, vector=vector)
+
+    # ------------------------------------------------------------ run
+    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+        assert isinstance(fragment, LanceFragment)
+        table = self._table(fragment.table)
+        if fragment.vector is None:
+            return table.search().select(list(fragment.columns)).limit(None).to_arrow()
+        vq = fragment.vector
+        query = self._query_vector(vq, params, table.schema.field(vq.column).type)
+        wanted = [c for c in fragment.columns if c != DISTANCE]
+        fetch = wanted if vq.column in wanted else wanted + [vq.column]
+        search = table.search(query, vector_column_name=vq.column).distance_type(vq.metric)
+        if fragment.where is not None:
+            search = search.where(render_filter(fragment.where, params), prefilter=True)
+        # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
+        found = search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
+        distances = exact_distances(found.column(vq.column), query, vq.metric)
+        order = np.argsort(distances, kind="stable")
+        found = found.take(pa.array(order)).append_column(DISTANCE, pa.array(distances[order]))
+        return found.select(list(fragment.columns))
+
+    def _query_vector(self, vq: VectorQuery, params: Mapping[str, object], column_type) -> np.ndarray:
+        value = bind_value(vq.query, params)
+        if isinstance(value, str):
+            value = self.embed(value)
+        try:
+            vector = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"The VECTOR_SEARCH query must be a list of numbers or a string, not {type(value).__name__}"
+            ) from None
+        if vector.ndim != 1 or not np.all(np.isfinite(vector)):
+            raise ParameterError("The VECTOR_SEARCH query must be a flat list of finite numbers")
+        if len(vector) != column_type.list_size:
+            raise ParameterError(
+                f"The VECTOR_SEARCH query has {len(vector)} dimensions; column {vq.column!r}"
+                f" has {column_type.list_size}"
+            )
+        return vector
+
+    def embed(self, text: str) -> np.ndarray:
+        spec = self.options.get("embedder")
+        if spec is None:
+            raise UnsupportedError(
+                f"Source {self.name!r} has no embedder, so VECTOR_SEARCH needs a vector, not a string;"
+                " set `embedder = \"hash\"` for this source in the configuration"
+            )
+        with self._embedder_lock:
+            if self._embedder is None:
+                from ..embedding import make_embedder
+
+                try:
+                    self._embedder = make_embedder(spec)
+                except ValueError as exc:
+                    raise UnsupportedError(f"Source {self.name!r}: {exc}") from None
+            return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
+
+
+def exact_distances(vectors: pa.ChunkedArray, query: np.ndarray, metric: str) -> np.ndarray:
+    n = len(vectors)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    flat = vectors.combine_chunks()
+    dim = flat.type.list_size
+    matrix = np.asarray(flat.flatten().to_numpy(zero_copy_only=False), dtype=np.float64).reshape(n, dim)
+    if metric == "l2":
+        diff = matrix - query
+        return np.einsum("ij,ij->i", diff, diff)
+    dots = matrix @ query
+    if metric == "dot":
+        return 1.0 - dots
+    norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(query)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1.0 - dots / norms
+
+
+# ---------------------------------------------------------------- filters
+
+_FILTER_COMPARE = {"=", "<>", "<", "<=", ">", ">="}
+
+
+def check_filter(expr: ast.Expr) -> None:
+    """Raise UnsupportedError unless ``render_filter`` can express ``expr`` exactly."""
+    for node in expr.walk():
+        if isinstance(node, (ast.Literal, ast.Param, ast.Column, ast.IsNull, ast.InList, ast.Between, ast.Like)):
+            continue
+        if isinstance(node, ast.Binary) and (node.op in _FILTER_COMPARE or node.op in ("AND", "OR")):
+            continue
+        if isinstance(node, ast.Unary) and node.op == "NOT":
+            continue
+        raise UnsupportedError(
+            f"A VECTOR_SEARCH prefilter runs inside LanceDB, which cannot evaluate this {_describe(node)} "
+            f"exactly as SQL does (line {node.pos[0]}, column {node.pos[1]}). The prefilter supports "
+            "comparisons, AND/OR/NOT, [NOT] IN (values), [NOT] BETWEEN, [NOT] LIKE and IS [NOT] NULL "
+            "over the table's columns and values; filter the search result in an outer WHERE instead."
+        )
+
+
+def _describe(node: ast.Node) -> str:
+    if isinstance(node, ast.Function):
+        return f"function {node.name}"
+    if isinstance(node, ast.Binary):
+        return f"operator {node.op}"
+    return type(node).__name__
+
+
+def _filter_params(expr: ast.Expr | None):
+    if expr is None:
+        return
+    seen = set()
+    for node in expr.walk():
+        if isinstance(node, ast.Param) and node.name not in seen:
+            seen.add(node.name)
+            yield (node.name, ParamRef(node.name))
+
+
+def quote_identifier(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def render_literal(value: object) -> str:
+    """A DataFusion SQL literal; strings escape ``'`` by doubling (no backslash escapes)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ParameterError(f"{value!r} cannot be used in a LanceDB filter")
+        return repr(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ParameterError(f"{value!r} cannot be used in a LanceDB filter")
+        return str(value)
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ParameterError("A string with a NUL character cannot be used in a LanceDB filter")
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, dt.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, dt.date):
+        return f"DATE '{value.isoformat()}'"
+    raise ParameterError(f"A value of type {type(value).__name__} cannot be used in a LanceDB filter")
+
+
+def render_filter(expr: ast.Expr, params: Mapping[str, object] | None) -> str:
+    """DataFusion SQL for ``expr``. With ``params=None``, parameters show as ``$name``."""
+
+    def value(node: ast.Expr) -> str:
+        if isinstance(node, ast.Param):
+            return f"${node.name}" if params is None else render_literal(params[node.name])
+        return render_literal(node.value)
+
+    def r(node: ast.Expr) -> str:
+        if isinstance(node, (ast.Literal, ast.Param)):
+            return value(node)
+        if isinstance(node, ast.Column):
+            return quote_identifier(node.name)
+        if isinstance(node, ast.Binary):
+            return f"({r(node.left)} {node.op} {r(node.right)})"
+        if isinstance(node, ast.Unary):
+            return f"(NOT {r(node.operand)})"
+        if isinstance(node, ast.IsNull):
+            return f"({r(node.operand)} IS {'NOT ' if node.negated else ''}NULL)"
+        if isinstance(node, ast.InList):
+            return f"({r(node.operand)} {'NOT ' if node.negated else ''}IN ({', '.join(map(r, node.items))}))"
+        if isinstance(node, ast.Between):
+            return f"({r(node.operand)} {'NOT ' if node.negated else ''}BETWEEN {r(node.low)} AND {r(node.high)})"
+        if isinstance(node, ast.Like):
+            return f"({r(node.operand)} {'NOT ' if node.negated else ''}LIKE {r(node.pattern)})"
+        raise UnsupportedError(f"Cannot express {type(node).__name__} in a LanceDB filter")
+
+    return r(expr)
+
+
