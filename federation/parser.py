@@ -54,8 +54,12 @@ def parse(text: str) -> ast.Statement:
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except VisitError as exc:  # a transformer rule rejected a well-formed tree
-        if isinstance(exc.orig_exc, FederationError):
-            raise exc.orig_exc from None
+        err = exc.orig_exc
+        if isinstance(err, QuerySyntaxError) and not err.context:
+            raise QuerySyntaxError(err.reason, line=err.line, column=err.column,
+                                   context=point_at(text, err.line, err.column)) from None
+        if isinstance(err, FederationError):
+            raise err from None
         raise
 
 
@@ -662,7 +666,9 @@ class _Where:
         self.expr = expr
 
 
-class _Having(_Where): ...
+class _Having:
+    def __init__(self, expr):
+        self.expr = expr
 
 
 class _Limit:

@@ -386,6 +386,11 @@ CASES: list[Case] = [
         "FROM state.orders GROUP BY status",
     ),
     same(
+        "having_single_source",
+        "SELECT city, COUNT(*) AS n, AVG(age) AS avg_age FROM state.people "
+        "GROUP BY city HAVING COUNT(*) > 15 AND AVG(age) > 40",
+    ),
+    same(
         "aggregate_federated_join_group_having",
         "SELECT p.city, COUNT(*) AS edges, COUNT(DISTINCT k._to) AS targets, "
         "SUM(k.weight) AS total_weight, AVG(k.since) AS avg_since, MIN(k.since) AS first_since, "

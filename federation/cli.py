@@ -1,0 +1,162 @@
+"""The ``federation`` command.
+
+Exit codes: 0 success, 1 a query or source error (printed without a traceback),
+2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from .errors import FederationError
+
+FORMATS = ("table", "csv", "json", "markdown")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="federation",
+        description="One query over SQLite, Kuzu and LanceDB: SQL plus GRAPH_TABLE and VECTOR_SEARCH.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--config", "-c", default="federation.toml",
+                         help="federation TOML file (default: ./federation.toml)")
+        return sub
+
+    query = with_config(commands.add_parser("query", help="run a query and print its result"))
+    query.add_argument("sql", nargs="?", help="the FQL query; '-' or omitted reads standard input")
+    query.add_argument("--file", "-f", type=Path, help="read the query from a file")
+    query.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                       help="bind $NAME; VALUE is parsed as a number, true/false/null, or kept as text")
+    query.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    query.add_argument("--output", "-o", type=Path, help="write the result to a file instead of stdout")
+    query.add_argument("--max-rows", type=int, default=40, help="rows shown in table format (default: 40)")
+    query.add_argument("--no-cache", action="store_true", help="bypass the result cache")
+
+    explain = with_config(commands.add_parser("explain", help="show a query's plan and fragments"))
+    explain.add_argument("sql", nargs="?", help="the FQL query; '-' or omitted reads standard input")
+    explain.add_argument("--file", "-f", type=Path)
+    explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+
+    with_config(commands.add_parser("sources", help="list the configured sources"))
+    tables = with_config(commands.add_parser("tables", help="list tables, of all sources or one"))
+    tables.add_argument("source", nargs="?")
+    describe = with_config(commands.add_parser("describe", help="list a table's columns"))
+    describe.add_argument("table", help="SOURCE.TABLE")
+
+    demo = commands.add_parser("demo", help="build a sample multi-agent workspace and run showcase queries")
+    demo.add_argument("path", nargs="?", default="federation-demo",
+                      help="folder for the workspace (default: ./federation-demo)")
+    return parser
+
+
+def parse_value(text: str) -> object:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _params(items: list[str]) -> dict[str, object]:
+    params = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise _Usage(f"--param expects NAME=VALUE, got {item!r}")
+        params[name.lstrip("$")] = parse_value(value)
+    return params
+
+
+def _query_text(args) -> str:
+    if args.file is not None:
+        return args.file.read_text(encoding="utf-8")
+    if args.sql is None or args.sql == "-":
+        if sys.stdin.isatty():
+            raise _Usage("give a query as an argument, with --file, or on standard input")
+        return sys.stdin.read()
+    return args.sql
+
+
+class _Usage(Exception):
+    pass
+
+
+def _render(table, fmt: str, max_rows: int | None) -> str:
+    from .formatting import format_csv, format_json, format_markdown, format_table
+
+    if fmt == "csv":
+        return format_csv(table)
+    if fmt == "json":
+        return format_json(table)
+    if fmt == "markdown":
+        return format_markdown(table)
+    return format_table(table, max_rows=max_rows)
+
+
+def _connect(args):
+    from .engine import connect
+
+    return connect(args.config)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _run(args)
+    except _Usage as exc:
+        parser.error(str(exc))  # exits with 2
+    except FederationError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _run(args) -> int:
+    if args.command == "demo":
+        from .demo import run_demo
+
+        run_demo(args.path)
+        return 0
+    with _connect(args) as fed:
+        if args.command == "query":
+            result = fed.query(_query_text(args), _params(args.param), cache=not args.no_cache)
+            text = _render(result.to_arrow(), args.format, args.max_rows)
+            if args.output:
+                args.output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+            else:
+                print(text)
+        elif args.command == "explain":
+            print(fed.explain(_query_text(args), _params(args.param)))
+        elif args.command == "sources":
+            print(_render(fed.query("SHOW SOURCES").to_arrow(), "table", None))
+        elif args.command == "tables":
+            statement = "SHOW TABLES" + (f' FROM "{args.source}"' if args.source else "")
+            print(_render(fed.query(statement).to_arrow(), "table", None))
+        elif args.command == "describe":
+            source, dot, table = args.table.partition(".")
+            name = f'"{source}"."{table}"' if dot else f'"{source}"'
+            print(_render(fed.query(f"DESCRIBE {name}").to_arrow(), "table", None))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
