@@ -7,6 +7,7 @@ miss with a did-you-mean or the list of candidates.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -102,10 +103,12 @@ class Catalog:
         if matches:
             options = ", ".join(f"{m.source}.{m.name}" for m in matches)
             raise CatalogError(f"Table name {name!r} is ambiguous; write one of: {options}")
-        everything = [f"{s.name}.{t}" for s in self.sources.values() for t in s.tables()]
-        bare = [t for s in self.sources.values() for t in s.tables()]
-        hint = did_you_mean(name, bare)
-        if hint:
-            # name the qualified form of the suggestion
-            hint = did_you_mean(name, everything) or hint
+        qualified = {}
+        for src in self.sources.values():
+            for table in src.tables():
+                qualified.setdefault(table, []).append(f"{src.name}.{table}")
+        close = difflib.get_close_matches(name.lower(), {t.lower(): t for t in qualified}, n=3, cutoff=0.6)
+        by_lower = {t.lower(): t for t in qualified}
+        names = [q for c in close for q in qualified[by_lower[c]]]
+        hint = f" Did you mean {' or '.join(map(repr, names))}?" if names else ""
         raise CatalogError(f"Unknown table {name!r}.{hint} Tables are written <source>.<table>")

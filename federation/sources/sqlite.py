@@ -68,7 +68,9 @@ class SqliteSource(Source):
             from adbc_driver_sqlite import dbapi
 
             self._check_file()
-            connection = dbapi.connect(self._uri)
+            # autocommit: otherwise ADBC holds a read transaction open, and a writer in
+            # another process waits on our SHARED lock ("database is locked").
+            connection = dbapi.connect(self._uri, autocommit=True)
             cursor = connection.cursor()
             # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
             cursor.execute("PRAGMA case_sensitive_like = ON")

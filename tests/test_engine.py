@@ -1,0 +1,324 @@
+"""The Python API over the real engines: results, plans, errors, cache and freshness."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import kuzu
+import lancedb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import federation
+from federation import CatalogError, ParameterError, QuerySyntaxError, SourceError, UnsupportedError
+from federation.plan import CypherFragment, ParamRef
+
+from datagen import build_dataset
+
+# ---------------------------------------------------------------- results
+
+
+def test_result_api(fed):
+    res = fed.query("SELECT id, name FROM state.people WHERE id <= 3 ORDER BY id")
+    assert res.columns == ["id", "name"]
+    assert len(res) == 3
+    assert res.fetchall()[0][0] == 1
+    assert res.df()["id"].tolist() == [1, 2, 3]
+    assert res.pl()["id"].to_list() == [1, 2, 3]
+    table = res.to_arrow()
+    assert isinstance(table, pa.Table)
+    # the Arrow C stream interface: any Arrow consumer can read the result
+    assert pa.table(res).equals(table)
+    assert duckdb.sql("SELECT count(*) FROM res").fetchall() == [(3,)]
+    assert "(3 rows)" in repr(res)
+
+
+def test_show_and_describe(fed):
+    sources = fed.query("SHOW SOURCES").to_arrow().to_pylist()
+    assert {s["source"]: s["type"] for s in sources} == {"state": "sqlite", "graph": "kuzu", "knowledge": "lancedb"}
+    tables = fed.query("SHOW TABLES FROM graph").to_arrow().to_pylist()
+    assert {(t["table"], t["kind"]) for t in tables} == {
+        ("Person", "node"), ("Company", "node"), ("KNOWS", "rel"), ("WORKS_AT", "rel")
+    }
+    columns = fed.query("DESCRIBE graph.KNOWS").to_arrow().column("column").to_pylist()
+    assert columns[:2] == ["_from", "_to"]
+    vector = [r for r in fed.query("DESCRIBE knowledge.docs").to_arrow().to_pylist() if r["column"] == "vector"]
+    assert vector[0]["type"].startswith("fixed_size_list")
+
+
+def test_explain_statement_returns_the_plan(fed):
+    plan = fed.query("EXPLAIN SELECT p.name FROM graph.Person p JOIN state.people q ON q.id = p.id")
+    text = "\n".join(plan.to_arrow().column("plan").to_pylist())
+    assert "MATCH (n:`Person`)" in text and 'FROM "people"' in text
+
+
+# ---------------------------------------------------------------- plans
+
+
+def plan_of(fed, sql, params=None):
+    return fed.plan(sql, params or {})
+
+
+def test_single_sqlite_query_runs_whole_in_sqlite(fed):
+    plan = plan_of(fed, "SELECT p.name, COUNT(*) AS n FROM state.people p JOIN state.orders o ON o.person_id = p.id "
+                        "WHERE p.name LIKE 'A%' GROUP BY p.name ORDER BY n DESC, p.name LIMIT 5")
+    assert plan.sql is None and len(plan.fragments) == 1
+    text = plan.fragments[0].text
+    assert "JOIN" in text and "LIKE" in text and "NULLS LAST" in text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT age / 2 FROM state.people",  # integer division differs
+        "SELECT UPPER(name) FROM state.people",  # SQLite's UPPER is ASCII-only
+        "SELECT CAST(score AS INTEGER) FROM state.people",  # SQLite truncates, DuckDB rounds
+        "SELECT ROUND(amount, 1) FROM state.orders",  # decimal vs binary rounding
+        "SELECT * FROM state.people WHERE city = 5",  # affinity-dependent comparison
+        "SELECT (SELECT id FROM state.people) AS x",  # several rows: SQLite takes one, DuckDB errors
+    ],
+)
+def test_sqlite_differences_go_through_duckdb(fed, sql):
+    plan = plan_of(fed, sql)
+    assert plan.sql is not None, "must not run whole in SQLite"
+
+
+def test_projection_fetches_only_used_columns(fed):
+    plan = plan_of(fed, "SELECT d.title FROM knowledge.docs d JOIN graph.Person p ON p.id = d.author_id")
+    lance = next(f for f in plan.fragments if f.source == "knowledge")
+    assert lance.columns == ("title", "author_id")  # never the vector unless selected
+    kuzu_fragment = next(f for f in plan.fragments if f.source == "graph")
+    assert kuzu_fragment.columns == ("id",)
+
+
+def test_count_star_fetches_one_column(fed):
+    plan = plan_of(fed, "SELECT COUNT(*) FROM knowledge.docs CROSS JOIN graph.Company")
+    assert all(len(f.columns) == 1 for f in plan.fragments)
+
+
+def test_graph_filters_in_cypher_are_parameters(fed):
+    plan = plan_of(fed, "SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) "
+                        "WHERE a.name = 'x'' OR 1=1 //' AND LOWER(b.name) = 'y' COLUMNS (b.id AS id)) g")
+    cypher = plan.fragments[0]
+    assert isinstance(cypher, CypherFragment)
+    assert "OR 1=1" not in cypher.text and "$p0" in cypher.text
+    assert dict(cypher.params)["p0"] == "x' OR 1=1 //"
+    # LOWER is not pushed (kept in DuckDB with its exact semantics)
+    assert "lower" not in cypher.text.lower()
+    assert "LOWER" in plan.sql
+
+
+def test_kuzu_refuses_unbound_parameters(fed):
+    # Kuzu would silently drop this WHERE; the source must refuse to run it.
+    source = fed.sources["graph"]
+    fragment = CypherFragment("graph", "MATCH (n:Person) WHERE n.id = $x RETURN n.id AS id", ("id",), ())
+    with pytest.raises(SourceError, match="parameters"):
+        source.execute(fragment, {})
+    ok = CypherFragment("graph", "MATCH (n:Person) WHERE n.id = $x RETURN n.id AS id", ("id",),
+                        (("x", ParamRef("v")),))
+    assert source.execute(ok, {"v": 1}).column("id").to_pylist() == [1]
+
+
+def test_vector_prefilter_is_escaped(fed):
+    plan = plan_of(fed, "SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE title = $t), $q, top_k => 3)",
+                   {"t": "x' OR '1'='1", "q": [0.0] * 8})
+    fragment = plan.fragments[0]
+    from federation.sources.lancedb import render_filter
+
+    assert render_filter(fragment.where, {"t": "x' OR '1'='1"}) == "(`title` = 'x'' OR ''1''=''1')"
+    res = fed.query("SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE title = $t), $q, top_k => 3)",
+                    {"t": "x' OR '1'='1", "q": [0.0] * 8})
+    assert len(res) == 0
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "sql, error, message",
+    [
+        ("SELECT * FROM stat.people", CatalogError, "Did you mean 'state'?"),
+        ("SELECT * FROM state.peeple", CatalogError, "Did you mean 'people'?"),
+        ("SELECT * FROM peeple", CatalogError, "Did you mean 'state.people'?"),
+        ("SELECT nmae FROM state.people", CatalogError, "Did you mean 'name'?"),
+        ("SELECT p.nmae FROM state.people p", CatalogError, "Did you mean 'name'?"),
+        ("SELECT q.name FROM state.people p", CatalogError, "In scope: p"),
+        ("SELECT id FROM state.people p JOIN state.orders o ON o.person_id = p.id", CatalogError, "ambiguous"),
+        ("SELECT * FROM state.people JOIN graph.Person ON TRUE JOIN state.people ON TRUE", CatalogError, "used twice"),
+        ("SELECT * FROM GRAPH_TABLE (graph MATCH (a:Persn) COLUMNS (a.id))", CatalogError, "Did you mean 'Person'?"),
+        ("SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person) COLUMNS (a.nam))", CatalogError, "Did you mean 'name'?"),
+        ("SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person) COLUMNS (b.name))", CatalogError, "pattern variable"),
+        ("SELECT * FROM GRAPH_TABLE (state MATCH (a:Person) COLUMNS (a.name))", UnsupportedError, "graph (Kuzu) source"),
+        ("SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->{1,2}(b) COLUMNS (k.since))",
+         UnsupportedError, "quantified edge"),
+        ("SELECT * FROM VECTOR_SEARCH(state.people, [1.0])", UnsupportedError, "LanceDB table"),
+        ("SELECT * FROM VECTOR_SEARCH(knowledge.docs, [1.0], top_k => 0)", ParameterError, "positive integer"),
+        ("SELECT * FROM VECTOR_SEARCH(knowledge.docs, [1.0], metric => 'manhattan')", ParameterError, "metric"),
+        ("SELECT * FROM VECTOR_SEARCH(knowledge.docs, [1.0], topk => 3)", UnsupportedError, "Did you mean 'top_k'?"),
+        ("SELECT * FROM VECTOR_SEARCH(knowledge.docs, 'text')", UnsupportedError, "no embedder"),
+        ("SELECT * FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE LOWER(title) = 'x'), [1.0])",
+         UnsupportedError, "prefilter"),
+        ("SELECT FOO(1)", UnsupportedError, "Unknown function FOO()"),
+        ("SELECT CAST(1 AS BLOB)", UnsupportedError, "Unknown type BLOB"),
+        ("SELECT * FROM VECTOR_SEARCH(knowledge.docs, [1.0, 2.0])", ParameterError, "has 2 dimensions"),
+    ],
+)
+def test_user_errors(fed, sql, error, message):
+    with pytest.raises(error, match=None) as info:
+        fed.query(sql)
+    assert message in str(info.value)
+
+
+def test_parameter_errors(fed):
+    with pytest.raises(ParameterError, match=r"No value for \$x"):
+        fed.query("SELECT $x")
+    with pytest.raises(ParameterError, match=r"\$y is not used"):
+        fed.query("SELECT $x", {"x": 1, "y": 2})
+    with pytest.raises(ParameterError, match="type object"):
+        fed.query("SELECT $x", {"x": object()})
+
+
+def test_syntax_error_is_typed(fed):
+    with pytest.raises(QuerySyntaxError) as info:
+        fed.query("SELECT name\nFROM state.people\nWHERE")
+    assert info.value.line == 3
+
+
+def test_runtime_error_from_duckdb_is_typed(fed):
+    with pytest.raises(federation.ExecutionError, match="Could not convert"):
+        fed.query("SELECT CAST(name AS INTEGER) FROM state.people")
+
+
+def test_missing_source_file(tmp_path):
+    with federation.connect({"sources": {"s": {"type": "sqlite", "path": str(tmp_path / "nope.db")}}}) as fed:
+        with pytest.raises(SourceError) as info:
+            fed.query("SELECT * FROM s.t")
+        assert "'s'" in str(info.value) and "does not exist" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({}, "at least one source"),
+        ({"sources": {"s": {"type": "postgres", "path": "x"}}}, "type must be one of"),
+        ({"sources": {"s": {"type": "sqlite"}}}, "needs path"),
+        ({"sources": {"s": {"type": "sqlite", "path": "x", "pth": 1}}}, "unknown setting 'pth'"),
+        ({"sources": {"my-db": {"type": "sqlite", "path": "x"}}}, "plain identifier"),
+        ({"sources": {"s": {"type": "sqlite", "path": "x"}}, "cache": {"max_bytes": "lots"}}, "max_bytes"),
+    ],
+)
+def test_config_errors(config, message):
+    with pytest.raises(federation.ConfigError, match=message):
+        federation.connect(config)
+
+
+def test_toml_paths_resolve_against_the_file(tmp_path, dataset):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    import shutil
+
+    shutil.copy(dataset.config["sources"]["state"]["path"], folder / "state.db")
+    (folder / "federation.toml").write_text('[sources.state]\ntype = "sqlite"\npath = "state.db"\n')
+    with federation.connect(folder / "federation.toml") as fed:
+        assert fed.query("SELECT COUNT(*) AS n FROM state.people").fetchall() == [(200,)]
+    with pytest.raises(federation.FederationError, match="closed"):
+        fed.query("SELECT 1")
+
+
+# ---------------------------------------------------------------- cache and freshness
+
+
+@pytest.fixture()
+def private(tmp_path):
+    """A dataset of its own, for tests that write to the stores."""
+    return build_dataset(tmp_path, seed=7)
+
+
+def test_cache_hit_returns_an_equal_table(fed):
+    sql = "SELECT p.name, COUNT(*) AS n FROM graph.Person p JOIN state.orders o ON o.person_id = p.id GROUP BY p.name"
+    first = fed.query(sql)
+    second = fed.query(sql)
+    assert second.cached and second.to_arrow().equals(first.to_arrow())
+    uncached = fed.query(sql, cache=False)
+    assert not uncached.cached
+    assert uncached.to_arrow().sort_by("name").equals(first.to_arrow().sort_by("name"))
+
+
+def test_sqlite_write_by_another_process_changes_the_answer(private):
+    path = private.config["sources"]["state"]["path"]
+    with federation.connect(private.config) as fed:
+        sql = "SELECT COUNT(*) AS n FROM state.people WHERE city = $c"
+        before = fed.query(sql, {"c": "Paris"}).fetchall()[0][0]
+        script = textwrap.dedent(f"""
+            import sqlite3
+            con = sqlite3.connect({path!r})
+            con.execute("INSERT INTO people (id, name, city) VALUES (100000, 'New', 'Paris')")
+            con.commit()
+        """)
+        subprocess.run([sys.executable, "-c", script], check=True)
+        after = fed.query(sql, {"c": "Paris"})
+        assert not after.cached
+        assert after.fetchall()[0][0] == before + 1
+        # and a federated query over the same table sees it too
+        joined = fed.query("SELECT COUNT(*) FROM state.people p JOIN graph.Company c ON c.id = 1 WHERE p.id = 100000")
+        assert joined.fetchall() == [(1,)]
+
+
+def test_lancedb_write_changes_the_answer(private):
+    uri = private.config["sources"]["knowledge"]["uri"]
+    with federation.connect(private.config) as fed:
+        sql = "SELECT COUNT(*) AS n FROM knowledge.docs"
+        before = fed.query(sql).fetchall()[0][0]
+        table = lancedb.connect(uri).open_table("docs")
+        row = table.search().limit(1).to_arrow()
+        row = row.set_column(row.schema.get_field_index("id"), "id", pa.array([999999], pa.int64()))
+        table.add(row)
+        assert fed.query(sql).fetchall()[0][0] == before + 1
+        table.delete("id = 999999")
+        assert fed.query(sql).fetchall()[0][0] == before
+        # kNN results follow the data too
+        query = [float(x) for x in np.ones(8)]
+        near = fed.query("SELECT id FROM VECTOR_SEARCH(knowledge.docs, $q, top_k => 1)", {"q": query}).fetchall()
+        vector = pa.array([[1.0] * 8], pa.list_(pa.float32(), 8))
+        row = row.set_column(row.schema.get_field_index("vector"), "vector", vector)
+        table.add(row)
+        assert fed.query("SELECT id FROM VECTOR_SEARCH(knowledge.docs, $q, top_k => 1)",
+                         {"q": query}).fetchall() == [(999999,)] != near
+
+
+def test_kuzu_write_through_a_shared_database_changes_the_answer(private):
+    # An application that owns the graph read-write hands its Database to the engine.
+    config = {"sources": dict(private.config["sources"])}
+    path = config["sources"]["graph"]["path"]
+    db = kuzu.Database(path)
+    config["sources"]["graph"] = {"type": "kuzu", "database": db}
+    writer = kuzu.Connection(db)
+    with federation.connect(config) as fed:
+        sql = "SELECT COUNT(*) AS n FROM graph.Person"
+        before = fed.query(sql).fetchall()[0][0]
+        writer.execute("CREATE (:Person {id: 999999, name: 'New'})")
+        assert fed.query(sql).fetchall()[0][0] == before + 1
+        writer.execute("MATCH (p:Person) WHERE p.id = 999999 DELETE p")
+        assert fed.query(sql).fetchall()[0][0] == before
+    writer.close()
+    db.close()
+
+
+def test_engine_opens_kuzu_read_only(private):
+    with federation.connect(private.config) as fed:
+        fed.query("SELECT COUNT(*) FROM graph.Person")
+        # while the engine reads the graph, a writer cannot take it (and the engine cannot write)
+        script = f"import kuzu; kuzu.Database({private.config['sources']['graph']['path']!r})"
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        assert proc.returncode != 0 and "lock" in proc.stderr.lower()
+
+
+def test_cache_can_be_turned_off(private):
+    config = dict(private.config, cache={"max_bytes": 0})
+    with federation.connect(config) as fed:
+        fed.query("SELECT COUNT(*) FROM state.people")
+        assert not fed.query("SELECT COUNT(*) FROM state.people").cached
