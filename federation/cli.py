@@ -140,10 +140,11 @@ def _run(args) -> int:
         if args.command == "query":
             result = fed.query(_query_text(args), _params(args.param), cache=not args.no_cache)
             text = _render(result.to_arrow(), args.format, args.max_rows)
+            text = text if text.endswith("\n") else text + "\n"
             if args.output:
-                args.output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+                args.output.write_text(text, encoding="utf-8")
             else:
-                print(text)
+                sys.stdout.write(text)
         elif args.command == "explain":
             print(fed.explain(_query_text(args), _params(args.param)))
         elif args.command == "sources":

@@ -1,0 +1,116 @@
+"""The `federation` command, run as a real subprocess against the demo workspace."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from federation.demo import SHOWCASE, build_workspace
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    return build_workspace(tmp_path_factory.mktemp("cli") / "ws").parent
+
+
+def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "federation", *args],
+        cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_help_lists_the_commands(workspace):
+    proc = run("--help", cwd=workspace)
+    assert proc.returncode == 0
+    for command in ("query", "explain", "sources", "tables", "describe", "demo"):
+        assert command in proc.stdout
+
+
+def test_query_prints_a_table(workspace):
+    proc = run("query", "SELECT name, role FROM state.agents WHERE role = $role ORDER BY name LIMIT 2",
+               "--param", "role=coder", cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assert "coder-1 " in proc.stdout and "(2 rows)" in proc.stdout
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "markdown"])
+def test_output_formats_parse_back(workspace, fmt):
+    sql = "SELECT id, name, load FROM state.agents JOIN state.agent_state ON agent_id = id ORDER BY id LIMIT 3"
+    proc = run("query", sql, "--format", fmt, cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(proc.stdout)))
+        assert [r["id"] for r in rows] == ["agent-001", "agent-002", "agent-003"]
+        float(rows[0]["load"])
+    elif fmt == "json":
+        rows = json.loads(proc.stdout)
+        assert [r["id"] for r in rows] == ["agent-001", "agent-002", "agent-003"]
+        assert isinstance(rows[0]["load"], float)
+    else:
+        lines = proc.stdout.strip().splitlines()
+        assert lines[0].startswith("|") and "id" in lines[0] and len(lines) == 5
+
+
+def test_query_from_stdin_file_and_to_output(workspace, tmp_path):
+    proc = run("query", "--format", "csv", cwd=workspace, stdin="SELECT COUNT(*) AS n FROM state.agents;")
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["n", "40"]
+    query = tmp_path / "q.sql"
+    query.write_text("-- agents per role\nSELECT role, COUNT(*) AS n FROM state.agents GROUP BY role ORDER BY role\n")
+    out = tmp_path / "out.json"
+    proc = run("query", "--file", str(query), "--format", "json", "--output", str(out), cwd=workspace)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert sum(r["n"] for r in json.loads(out.read_text())) == 40
+
+
+def test_config_option(workspace, tmp_path):
+    proc = run("query", "SELECT COUNT(*) AS n FROM graph.Agent", "--config", str(workspace / "federation.toml"),
+               "--format", "csv", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["n", "40"]
+
+
+def test_explain_sources_tables_describe(workspace):
+    proc = run("explain", "SELECT a.name FROM graph.Agent a JOIN state.agent_state s ON s.agent_id = a.id", cwd=workspace)
+    assert proc.returncode == 0 and "MATCH (n:`Agent`)" in proc.stdout and "DuckDB:" in proc.stdout
+    proc = run("sources", cwd=workspace)
+    assert proc.returncode == 0 and all(s in proc.stdout for s in ("state", "graph", "knowledge"))
+    proc = run("tables", "graph", cwd=workspace)
+    assert proc.returncode == 0 and "COLLABORATES_WITH" in proc.stdout and "agents" not in proc.stdout
+    proc = run("describe", "knowledge.facts", cwd=workspace)
+    assert proc.returncode == 0 and "vector" in proc.stdout
+
+
+def test_query_error_exits_1_with_caret_and_no_traceback(workspace):
+    proc = run("query", "SELECT name\nFROM state.agents\nWHERE", cwd=workspace)
+    assert proc.returncode == 1
+    assert "line 3" in proc.stderr and "^" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    proc = run("query", "SELECT nmae FROM state.agents", cwd=workspace)
+    assert proc.returncode == 1 and "Did you mean 'name'?" in proc.stderr
+
+
+def test_usage_errors_exit_2(workspace):
+    assert run("query", "SELECT 1", "--format", "xml", cwd=workspace).returncode == 2
+    assert run("query", "SELECT $x", "--param", "novalue", cwd=workspace).returncode == 2
+    assert run("frobnicate", cwd=workspace).returncode == 2
+
+
+def test_missing_config_is_a_clear_error(tmp_path):
+    proc = run("sources", cwd=tmp_path)
+    assert proc.returncode == 1 and "federation.toml does not exist" in proc.stderr
+
+
+def test_demo_builds_and_runs_every_showcase_query(tmp_path):
+    proc = run("demo", str(tmp_path / "demo"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for title, _, _ in SHOWCASE:
+        assert title in proc.stdout
+    assert proc.stdout.count("Plan:") == len(SHOWCASE)
+    assert (tmp_path / "demo" / "federation.toml").is_file()
