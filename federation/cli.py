@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from . import __version__
 from .errors import FederationError
 
 FORMATS = ("table", "csv", "json", "markdown")
@@ -21,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="federation",
         description="One query over SQLite, Kuzu and LanceDB: SQL plus GRAPH_TABLE and VECTOR_SEARCH.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -40,12 +42,13 @@ def _parser() -> argparse.ArgumentParser:
 
     explain = with_config(commands.add_parser("explain", help="show a query's plan and fragments"))
     explain.add_argument("sql", nargs="?", help="the FQL query; '-' or omitted reads standard input")
-    explain.add_argument("--file", "-f", type=Path)
-    explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
+    explain.add_argument("--file", "-f", type=Path, help="read the query from a file")
+    explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                         help="bind $NAME, as for query")
 
     with_config(commands.add_parser("sources", help="list the configured sources"))
     tables = with_config(commands.add_parser("tables", help="list tables, of all sources or one"))
-    tables.add_argument("source", nargs="?")
+    tables.add_argument("source", nargs="?", help="only this source's tables")
     describe = with_config(commands.add_parser("describe", help="list a table's columns"))
     describe.add_argument("table", help="SOURCE.TABLE")
 

@@ -452,8 +452,6 @@ class _Build:
             leaf.graph_outputs.setdefault(output.key, output.value)
             return exp.column(leaf.graph_outputs[output.key].name, quoted=True)
 
-        inner = _Build.__new__(_Build)
-        inner.__dict__ = dict(self.__dict__)
         expressions = []
         graph_scope = Scope()
         for column in item.columns:
@@ -874,10 +872,11 @@ class _GraphBinder:
                     f" (line {column.pos[0]}, column {column.pos[1]})"
                 )
             key = ("path", column.table)
-            return _Keyed(key, GraphOutput(f"_g_len_{column.table}", path_var=column.table, type=pa.int64()))
+            return _Keyed(key, GraphOutput(f"path_length({column.table})", path_var=column.table, type=pa.int64()))
         prop, type_ = self._property(column)
         key = (column.table, prop)
-        return _Keyed(key, GraphOutput(f"_g_{column.table}_{prop}", var=column.table, prop=prop, type=type_))
+        # named `var.prop` (a quoted identifier): unique, and readable in EXPLAIN
+        return _Keyed(key, GraphOutput(f"{column.table}.{prop}", var=column.table, prop=prop, type=type_))
 
     def validate(self, expr: ast.Expr) -> None:
         for node in expr.walk():
