@@ -574,8 +574,9 @@ def _write_kuzu(path: Path, data: _Data) -> None:
     )
     # Imported here, not at module level: importing kuzu and lancedb takes
     # seconds, and `import federation.demo` should not pay that up front.
-    import kuzu
+    from .sources.kuzu import kuzu_module
 
+    kuzu = kuzu_module()
     db = kuzu.Database(str(path))
     try:
         conn = kuzu.Connection(db)

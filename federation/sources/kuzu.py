@@ -33,6 +33,14 @@ _KUZU_TYPES = {
 }
 
 
+def kuzu_module():
+    """The ``kuzu`` module. Every use goes through here, so that the maintained fork
+    (LadybugDB, API-compatible apart from its name) can be swapped in at one place."""
+    import kuzu
+
+    return kuzu
+
+
 def quote(name: str) -> str:
     """A backtick-quoted Cypher identifier."""
     return "`" + name.replace("`", "``") + "`"
@@ -56,8 +64,7 @@ class KuzuSource(Source):
     def _db(self):
         with self._lock:
             if self._database is None:
-                import kuzu
-
+                kuzu = kuzu_module()
                 if self.path is None or not self.path.exists():
                     raise SourceError(self.name, f"graph database {self.path} does not exist")
                 # read_only: the engine cannot change the graph it reads.
@@ -67,9 +74,7 @@ class KuzuSource(Source):
     def _connection(self):
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            import kuzu
-
-            connection = kuzu.Connection(self._db())
+            connection = kuzu_module().Connection(self._db())
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)
