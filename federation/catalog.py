@@ -8,11 +8,13 @@ miss with a did-you-mean or the list of candidates.
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from . import ast
 from .errors import CatalogError, did_you_mean
 
 if TYPE_CHECKING:
@@ -112,3 +114,41 @@ class Catalog:
         names = [q for c in close for q in qualified[by_lower[c]]]
         hint = f" Did you mean {' or '.join(map(repr, names))}?" if names else ""
         raise CatalogError(f"Unknown table {name!r}.{hint} Tables are written <source>.<table>")
+
+
+# ---------------------------------------------------------------- type families
+# Engines agree on comparisons only within one family; sources use these to decide
+# which expressions they evaluate exactly as DuckDB does.
+
+
+def type_family(t: pa.DataType | None) -> str | None:
+    if t is None:
+        return None
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return "number"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return None
+
+
+def value_family(expr: "ast.Expr", params) -> str | None:
+    """The family of a literal or bound parameter ("null" for NULL), else None."""
+    if isinstance(expr, ast.Literal):
+        value = expr.value
+    elif isinstance(expr, ast.Param):
+        value = params.get(expr.name)
+    else:
+        return None
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, float) and value != value:
+            return None  # NaN compares differently across engines
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None

@@ -114,9 +114,6 @@ class Plan:
     def sources(self) -> frozenset[str]:
         return frozenset(f.source for f in self.fragments)
 
-    def fragment_name(self, index: int) -> str:
-        return fragment_name(index)
-
     def pretty(self) -> str:
         lines = []
         if self.sql is None:

@@ -24,7 +24,7 @@ from .catalog import TableInfo, find_name
 from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
 from .plan import Fragment, ParamRef, Plan, VectorQuery, fragment_name
 from .sources.base import Source
-from .sources.kuzu import GraphOutput, GraphRequest
+from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact
 from .sources.lancedb import DISTANCE, METRICS
 
 # Functions FQL documents (docs/language.md), with their argument counts.
@@ -157,7 +157,7 @@ class Planner:
         sources = {leaf.source.name for leaf in leaves}
         if len(sources) != 1 or leaves[0].source.kind != "sqlite":
             return None
-        if not sqlite_exact(query, leaves, params):
+        if not leaves[0].source.runs_exactly(query, [leaf.table for leaf in leaves], params):
             return None
         # DuckDB tells the names and types its own evaluation would give.
         schemas = []
@@ -249,7 +249,7 @@ class _Build:
                 target = exp.select(exp.Star()).from_(body)
             order_scope = body_scope if isinstance(query.body, ast.Select) else Scope(parent=scope)
             if not isinstance(query.body, ast.Select):
-                order_scope.relations.append(Relation("", *self._output_columns_pair(query.body, scope)))
+                order_scope.relations.append(Relation("", *self._output_columns(query.body, scope)))
             if query.order_by:
                 target.set("order", exp.Order(expressions=[self.order_item(o, order_scope) for o in query.order_by]))
             if query.limit is not None:
@@ -262,10 +262,6 @@ class _Build:
                 body = exp.select(exp.Star()).from_(body)
             body.set("with_", exp.With(expressions=ctes))
         return body
-
-    def _output_columns_pair(self, body, scope):
-        columns, open_ = self._output_columns(body, scope)
-        return columns, open_
 
     def body(self, body, scope: Scope) -> exp.Expression:
         if isinstance(body, ast.Select):
@@ -884,155 +880,18 @@ class _GraphBinder:
                 self._property(node)
 
     def pushable(self, expr: ast.Expr, params: Mapping[str, object]) -> bool:
-        """Whether Cypher evaluates ``expr`` exactly as DuckDB would."""
-        if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
-            return self.pushable(expr.left, params) and self.pushable(expr.right, params)
-        if isinstance(expr, ast.Unary) and expr.op == "NOT":
-            return self.pushable(expr.operand, params)
-        if isinstance(expr, ast.IsNull):
-            return self._typed_property(expr.operand) is not None
-        if isinstance(expr, ast.Binary) and expr.op in _COMPARISONS:
-            left, right = expr.left, expr.right
-            if isinstance(left, (ast.Literal, ast.Param)):
-                left, right = right, left
-            family = self._typed_property(left)
-            return family is not None and _value_family(right, params) == family
-        if isinstance(expr, ast.InList):
-            family = self._typed_property(expr.operand)
-            return family is not None and all(_value_family(i, params) == family for i in expr.items)
-        return False
+        """Whether Kuzu evaluates ``expr`` exactly as DuckDB would (Kuzu decides)."""
+        return cypher_exact(expr, self._property_type, params)
 
-    def _typed_property(self, expr) -> str | None:
-        if not isinstance(expr, ast.Column) or expr.table is None or expr.table not in self.vars:
+    def _property_type(self, column: ast.Column) -> pa.DataType | None:
+        """The type of ``var.prop`` when the variable has one label and is not quantified."""
+        if column.table is None or column.table not in self.vars:
             return None
-        kind, tables, quantified = self.vars[expr.table]
+        kind, tables, quantified = self.vars[column.table]
         if quantified or len(tables) != 1:
             return None
-        column = tables[0].column(expr.name)
-        if column is None or column.type is None:
-            return None
-        return _type_family(column.type)
-
-
-def _type_family(t: pa.DataType) -> str | None:
-    if pa.types.is_integer(t) or pa.types.is_floating(t):
-        return "number"
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "bool"
-    return None
-
-
-def _value_family(expr, params: Mapping[str, object]) -> str | None:
-    if isinstance(expr, ast.Literal):
-        value = expr.value
-    elif isinstance(expr, ast.Param):
-        value = params.get(expr.name)
-    else:
-        return None
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float, Decimal)):
-        if isinstance(value, float) and value != value:
-            return None  # NaN compares differently across engines
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return None
-
-
-# ---------------------------------------------------------------- SQLite exactness
-
-
-def sqlite_exact(query: ast.Query, leaves: list[Leaf], params: Mapping[str, object]) -> bool:
-    """Whether SQLite computes ``query`` exactly as DuckDB does (see docs/language.md).
-
-    Conservative: integer division, modulo, CAST, Unicode case mapping, ROUND, SUBSTR,
-    string concatenation of non-strings, scalar subqueries (SQLite takes the first of
-    several rows; DuckDB errors), compound operands with their own ORDER BY/LIMIT,
-    INTERSECT/EXCEPT ALL, column-aliased tables, and comparisons across type families
-    all send the query through DuckDB instead.
-    """
-    types: dict[str, pa.DataType | None] = {}
-    for leaf in leaves:
-        for column in leaf.table.columns:
-            if column.type is None:
-                return False  # affinity decided per value: only DuckDB's typed view is exact
-            types.setdefault(column.name.lower(), column.type)
-            if types[column.name.lower()] != column.type:
-                types[column.name.lower()] = None  # same name, different types: unknown
-    for node in query.walk():
-        if isinstance(node, (ast.Cast, ast.ScalarSubquery, ast.Array)):
-            return False
-        if isinstance(node, ast.Binary) and node.op in ("/", "%"):
-            return False
-        if isinstance(node, ast.Function) and node.name not in ("COUNT", "SUM", "AVG", "MIN", "MAX", "COALESCE", "ABS"):
-            return False
-        if isinstance(node, ast.SetOp) and (node.all and node.op != "UNION"):
-            return False
-        if isinstance(node, ast.SetOp) and any(
-            isinstance(side, ast.Query) and (side.order_by or side.limit is not None or side.offset is not None or side.ctes)
-            for side in (node.left, node.right)
-        ):
-            return False
-        if isinstance(node, ast.Query) and isinstance(node.body, ast.Query):
-            return False
-        if isinstance(node, ast.Alias) and node.columns:
-            return False
-        if isinstance(node, (ast.GraphTable, ast.VectorSearch)):
-            return False
-        if isinstance(node, ast.Binary) and node.op == "||":
-            if not all(_family_of(side, types, params) == "string" for side in (node.left, node.right)):
-                return False
-        if isinstance(node, ast.Binary) and node.op in _COMPARISONS:
-            if not _same_family(node.left, node.right, types, params):
-                return False
-        if isinstance(node, ast.InList):
-            if not all(_same_family(node.operand, item, types, params) for item in node.items):
-                return False
-        if isinstance(node, ast.Between):
-            if not (_same_family(node.operand, node.low, types, params)
-                    and _same_family(node.operand, node.high, types, params)):
-                return False
-        if isinstance(node, ast.Like):
-            if not all(_family_of(side, types, params) == "string" for side in (node.operand, node.pattern)):
-                return False
-    return True
-
-
-def _family_of(expr, types, params) -> str | None:
-    if isinstance(expr, ast.Column):
-        t = types.get(expr.name.lower())
-        return _type_family(t) if t is not None else None
-    if isinstance(expr, (ast.Literal, ast.Param)):
-        if isinstance(expr, ast.Literal) and expr.value is None:
-            return "null"
-        if isinstance(expr, ast.Param) and params.get(expr.name) is None:
-            return "null"
-        return _value_family(expr, params)
-    if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*"):
-        left, right = _family_of(expr.left, types, params), _family_of(expr.right, types, params)
-        return "number" if left == right == "number" else None
-    if isinstance(expr, ast.Function) and expr.name in ("COUNT", "SUM", "AVG", "ABS"):
-        return "number"
-    if isinstance(expr, ast.Function) and expr.name in ("MIN", "MAX", "COALESCE") and expr.args:
-        families = {_family_of(a, types, params) for a in expr.args}
-        return families.pop() if len(families) == 1 else None
-    if isinstance(expr, ast.Unary) and expr.op == "-":
-        return _family_of(expr.operand, types, params)
-    if isinstance(expr, (ast.InQuery, ast.Exists)):
-        return "bool"
-    return None
-
-
-def _same_family(left, right, types, params) -> bool:
-    a, b = _family_of(left, types, params), _family_of(right, types, params)
-    if "null" in (a, b):
-        return True
-    if isinstance(left, ast.InQuery) or isinstance(right, ast.InQuery):
-        return True
-    return a is not None and a == b
+        info = tables[0].column(column.name)
+        return info.type if info is not None else None
 
 
 # ---------------------------------------------------------------- helpers

@@ -8,6 +8,7 @@ source's module and nowhere else.
 
 from __future__ import annotations
 
+import os
 import threading
 from abc import ABC, abstractmethod
 from typing import Mapping
@@ -74,6 +75,48 @@ class Source(ABC):
 
     def describe(self) -> str:
         return f"{self.kind} {self.options.get('path') or self.options.get('uri') or ''}".strip()
+
+
+class PerThread:
+    """One connection per thread (SQLite, Kuzu and DuckDB connections are not shared
+    between threads), all closed together."""
+
+    def __init__(self, open_connection):
+        self._open = open_connection
+        self._local = threading.local()
+        self._all: list = []
+        self._lock = threading.Lock()
+
+    def get(self):
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._open()
+            self._local.connection = connection
+            with self._lock:
+                self._all.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._all:
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001 - closing what may already be gone
+                    pass
+            self._all.clear()
+            self._local = threading.local()
+
+
+def file_stats(*paths: str) -> tuple:
+    """(size, mtime_ns) of each path, None where it does not exist: part of a data version."""
+    stats = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            stats.append((st.st_size, st.st_mtime_ns))
+        except FileNotFoundError:
+            stats.append(None)
+    return tuple(stats)
 
 
 def conform(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:

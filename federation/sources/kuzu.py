@@ -9,9 +9,7 @@ runs. All ``kuzu`` imports live here, so the maintained fork can be swapped in.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +18,10 @@ from typing import Mapping
 import pyarrow as pa
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo
+from ..catalog import ColumnInfo, TableInfo, type_family, value_family
 from ..errors import SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
-from .base import Source
+from .base import PerThread, Source, file_stats
 
 _KUZU_TYPES = {
     "INT64": pa.int64(), "INT32": pa.int32(), "INT16": pa.int16(), "INT8": pa.int8(),
@@ -57,8 +55,7 @@ class KuzuSource(Source):
         if path is None and self._database is not None:
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
-        self._local = threading.local()
-        self._connections: list = []
+        self._connections = PerThread(lambda: kuzu_module().Connection(self._db()))
 
     # ------------------------------------------------------------ connections
     def _db(self):
@@ -71,24 +68,9 @@ class KuzuSource(Source):
                 self._database = kuzu.Database(str(self.path), read_only=True)
             return self._database
 
-    def _connection(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = kuzu_module().Connection(self._db())
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
     def close(self) -> None:
         with self._lock:
-            for connection in self._connections:
-                try:
-                    connection.close()
-                except Exception:
-                    pass
-            self._connections.clear()
-            self._local = threading.local()
+            self._connections.close()
             if self._owned and self._database is not None:
                 self._database.close()
                 self._database = None
@@ -97,17 +79,10 @@ class KuzuSource(Source):
     def version(self, tables: tuple[str, ...] = ()) -> object:
         if self.path is None:
             return None
-        stats = []
-        for suffix in ("", ".wal"):
-            try:
-                st = os.stat(str(self.path) + suffix)
-                stats.append((st.st_size, st.st_mtime_ns))
-            except FileNotFoundError:
-                stats.append(None)
-        return tuple(stats)
+        return file_stats(str(self.path), f"{self.path}.wal")
 
     def _query(self, cypher: str, params: Mapping[str, object] | None = None) -> pa.Table:
-        result = self._connection().execute(cypher, dict(params or {}))
+        result = self._connections.get().execute(cypher, dict(params or {}))
         try:
             return result.get_as_arrow()
         finally:
@@ -292,6 +267,36 @@ def render_expr(expr: ast.Expr, params: _Params) -> str:
         text = f"({render_expr(expr.operand, params)} IN [{items}])"
         return f"(NOT {text})" if expr.negated else text
     raise UnsupportedError(f"Cannot express {type(expr).__name__} in Cypher")
+
+
+def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) -> bool:
+    """Whether Cypher evaluates ``expr`` exactly as DuckDB would, so it may run in Kuzu.
+
+    Only comparisons of a property with a value of the same type family, IS NULL,
+    IN lists, and AND/OR/NOT over those: Kuzu rejects cross-family comparisons that
+    DuckDB would cast, and its arithmetic and string functions differ in details.
+    ``property_type(column)`` gives a ``var.prop`` column's type, or None if unknown.
+    """
+
+    def family(node) -> str | None:
+        return type_family(property_type(node)) if isinstance(node, ast.Column) else None
+
+    if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
+        return cypher_exact(expr.left, property_type, params) and cypher_exact(expr.right, property_type, params)
+    if isinstance(expr, ast.Unary) and expr.op == "NOT":
+        return cypher_exact(expr.operand, property_type, params)
+    if isinstance(expr, ast.IsNull):
+        return family(expr.operand) is not None
+    if isinstance(expr, ast.Binary) and expr.op in _CYPHER_COMPARE:
+        prop, value = expr.left, expr.right
+        if isinstance(prop, (ast.Literal, ast.Param)):
+            prop, value = value, prop
+        kind = family(prop)
+        return kind is not None and value_family(value, params) == kind
+    if isinstance(expr, ast.InList):
+        kind = family(expr.operand)
+        return kind is not None and all(value_family(i, params) == kind for i in expr.items)
+    return False
 
 
 def _kuzu_value(value: object) -> object:

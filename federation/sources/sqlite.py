@@ -7,9 +7,7 @@ tree and rendered in SQLite's dialect; values travel as bound parameters.
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
 import urllib.parse
 from pathlib import Path
 from typing import Mapping
@@ -17,10 +15,11 @@ from typing import Mapping
 import pyarrow as pa
 from sqlglot import exp
 
-from ..catalog import ColumnInfo, TableInfo
+from .. import ast
+from ..catalog import ColumnInfo, TableInfo, type_family, value_family
 from ..errors import SourceError
 from ..plan import Fragment, ParamRef, SqlFragment
-from .base import Source
+from .base import PerThread, Source, file_stats
 
 
 def affinity_type(declared: str) -> pa.DataType | None:
@@ -46,8 +45,7 @@ class SqliteSource(Source):
         super().__init__(name, options)
         self.path = Path(str(options["path"]))
         self._uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
-        self._local = threading.local()
-        self._connections: list = []
+        self._connections = PerThread(self._open_adbc)
         self._meta: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------ connections
@@ -62,33 +60,22 @@ class SqliteSource(Source):
             self._meta = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
         return self._meta
 
-    def _adbc(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            from adbc_driver_sqlite import dbapi
+    def _open_adbc(self):
+        from adbc_driver_sqlite import dbapi
 
-            self._check_file()
-            # autocommit: otherwise ADBC holds a read transaction open, and a writer in
-            # another process waits on our SHARED lock ("database is locked").
-            connection = dbapi.connect(self._uri, autocommit=True)
-            cursor = connection.cursor()
-            # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
-            cursor.execute("PRAGMA case_sensitive_like = ON")
-            cursor.close()
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+        self._check_file()
+        # autocommit: otherwise ADBC holds a read transaction open, and a writer in
+        # another process waits on our SHARED lock ("database is locked").
+        connection = dbapi.connect(self._uri, autocommit=True)
+        cursor = connection.cursor()
+        # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
+        cursor.execute("PRAGMA case_sensitive_like = ON")
+        cursor.close()
         return connection
 
     def close(self) -> None:
         with self._lock:
-            for connection in self._connections:
-                try:
-                    connection.close()
-                except Exception:  # already closed by its thread's exit
-                    pass
-            self._connections.clear()
-            self._local = threading.local()
+            self._connections.close()
             if self._meta is not None:
                 self._meta.close()
                 self._meta = None
@@ -99,14 +86,7 @@ class SqliteSource(Source):
             meta = self._guard(self._meta_connection, "reading the data version")
             data_version = self._guard(lambda: meta.execute("PRAGMA data_version").fetchone()[0],
                                        "PRAGMA data_version")
-        stats = []
-        for suffix in ("", "-wal"):
-            try:
-                st = os.stat(str(self.path) + suffix)
-                stats.append((st.st_size, st.st_mtime_ns))
-            except FileNotFoundError:
-                stats.append(None)
-        return (data_version, tuple(stats))
+        return (data_version, file_stats(str(self.path), f"{self.path}-wal"))
 
     def _load_tables(self) -> dict[str, TableInfo]:
         meta = self._meta_connection()
@@ -136,15 +116,117 @@ class SqliteSource(Source):
         order = placeholder_order(sql)
         return SqlFragment(self.name, sql, columns, tuple((f":{n}", ParamRef(n)) for n in order), types)
 
+    def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
+        """Whether this database computes the whole ``query`` exactly as DuckDB does."""
+        return exact_in_sqlite(query, tables, params)
+
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
         values = tuple(_sqlite_value(v) for v in fragment.bind(params).values())
-        cursor = self._adbc().cursor()
+        cursor = self._connections.get().cursor()
         try:
             cursor.execute(fragment.text, values or None)
             return cursor.fetch_arrow_table()
         finally:
             cursor.close()
+
+
+def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
+    """Whether SQLite computes ``query`` exactly as DuckDB does (see docs/language.md).
+
+    Conservative: integer division, modulo, CAST, Unicode case mapping, ROUND, SUBSTR,
+    string concatenation of non-strings, scalar subqueries (SQLite takes the first of
+    several rows; DuckDB errors), compound operands with their own ORDER BY/LIMIT,
+    INTERSECT/EXCEPT ALL, column-aliased tables, and comparisons across type families
+    all send the query through DuckDB instead.
+    """
+    types: dict[str, pa.DataType | None] = {}
+    for table in tables:
+        for column in table.columns:
+            if column.type is None:
+                return False  # affinity decided per value: only DuckDB's typed view is exact
+            types.setdefault(column.name.lower(), column.type)
+            if types[column.name.lower()] != column.type:
+                types[column.name.lower()] = None  # same name, different types: unknown
+    # A name the query gives to something else (an alias, a CTE column) has no known type.
+    for node in query.walk():
+        for name in _names_given(node):
+            types[name.lower()] = None
+    for node in query.walk():
+        if isinstance(node, (ast.Cast, ast.ScalarSubquery, ast.Array)):
+            return False
+        if isinstance(node, ast.Binary) and node.op in ("/", "%"):
+            return False
+        if isinstance(node, ast.Function) and node.name not in ("COUNT", "SUM", "AVG", "MIN", "MAX", "COALESCE", "ABS"):
+            return False
+        if isinstance(node, ast.SetOp) and (node.all and node.op != "UNION"):
+            return False
+        if isinstance(node, ast.SetOp) and any(
+            isinstance(side, ast.Query) and (side.order_by or side.limit is not None or side.offset is not None or side.ctes)
+            for side in (node.left, node.right)
+        ):
+            return False
+        if isinstance(node, ast.Query) and isinstance(node.body, ast.Query):
+            return False
+        if isinstance(node, ast.Alias) and node.columns:
+            return False
+        if isinstance(node, (ast.GraphTable, ast.VectorSearch)):
+            return False
+        if isinstance(node, ast.Binary) and node.op == "||":
+            if not all(_family_of(side, types, params) == "string" for side in (node.left, node.right)):
+                return False
+        if isinstance(node, ast.Binary) and node.op in ("=", "<>", "<", "<=", ">", ">="):
+            if not _same_family(node.left, node.right, types, params):
+                return False
+        if isinstance(node, ast.InList):
+            if not all(_same_family(node.operand, item, types, params) for item in node.items):
+                return False
+        if isinstance(node, ast.Between):
+            if not (_same_family(node.operand, node.low, types, params)
+                    and _same_family(node.operand, node.high, types, params)):
+                return False
+        if isinstance(node, ast.Like):
+            if not all(_family_of(side, types, params) == "string" for side in (node.operand, node.pattern)):
+                return False
+    return True
+
+
+def _family_of(expr, types, params) -> str | None:
+    if isinstance(expr, ast.Column):
+        t = types.get(expr.name.lower())
+        return type_family(t) if t is not None else None
+    if isinstance(expr, (ast.Literal, ast.Param)):
+        return value_family(expr, params)
+    if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*"):
+        left, right = _family_of(expr.left, types, params), _family_of(expr.right, types, params)
+        return "number" if left == right == "number" else None
+    if isinstance(expr, ast.Function) and expr.name in ("COUNT", "SUM", "AVG", "ABS"):
+        return "number"
+    if isinstance(expr, ast.Function) and expr.name in ("MIN", "MAX", "COALESCE") and expr.args:
+        families = {_family_of(a, types, params) for a in expr.args}
+        return families.pop() if len(families) == 1 else None
+    if isinstance(expr, ast.Unary) and expr.op == "-":
+        return _family_of(expr.operand, types, params)
+    if isinstance(expr, (ast.InQuery, ast.Exists)):
+        return "bool"
+    return None
+
+
+def _same_family(left, right, types, params) -> bool:
+    a, b = _family_of(left, types, params), _family_of(right, types, params)
+    if "null" in (a, b):
+        return True
+    if isinstance(left, ast.InQuery) or isinstance(right, ast.InQuery):
+        return True
+    return a is not None and a == b
+
+
+def _names_given(node: ast.Node) -> tuple[str, ...]:
+    if isinstance(node, ast.SelectItem) and node.alias:
+        return (node.alias,)
+    if isinstance(node, (ast.CTE, ast.Alias)):
+        return node.columns
+    return ()
 
 
 def _sqlite_value(value: object) -> object:
