@@ -69,21 +69,25 @@ class Federation:
             table, cached = self._executor.run(plan, params, use_cache=cache)
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
-            plan = self._planner.plan(statement.query, params)
+            plan = self._planner.plan(statement.query, params, unbound_ok=True)
             return Result(pa.table({"plan": plan.pretty().split("\n")}))
         if params:
             raise UnsupportedError(f"{type(statement).__name__.upper()} takes no parameters")
         return Result(self._meta(statement))
 
     def plan(self, text: str, params: Mapping[str, object] | None = None) -> Plan:
-        """The plan of a query, without running it."""
+        """The plan of a query, without running it.
+
+        Parameters without a value are allowed here: they are planned for as values
+        of unknown type, so the plan can differ once they are bound.
+        """
         self._check_open()
         statement = parse(text)
         if isinstance(statement, ast.Explain):
             statement = ast.QueryStatement(statement.query)
         if not isinstance(statement, ast.QueryStatement):
             raise UnsupportedError("Only queries have a plan")
-        return self._planner.plan(statement.query, dict(params or {}))
+        return self._planner.plan(statement.query, dict(params or {}), unbound_ok=True)
 
     def explain(self, text: str, params: Mapping[str, object] | None = None) -> str:
         """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request."""

@@ -11,6 +11,7 @@ SQLite whole.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -130,7 +131,13 @@ class Planner:
         self.catalog = catalog
         self.describe = describe
 
-    def plan(self, query: ast.Query, params: Mapping[str, object]) -> Plan:
+    def plan(self, query: ast.Query, params: Mapping[str, object], *, unbound_ok: bool = False) -> Plan:
+        """Plan ``query``. With ``unbound_ok`` (EXPLAIN without values), a missing
+        parameter is planned for as a value of unknown type: nothing that depends on
+        its type runs in a source."""
+        if unbound_ok:
+            used = {node.name for node in query.walk() if isinstance(node, ast.Param)}
+            params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
         build = _Build(self.catalog, params)
         tree = build.query(query, Scope())
@@ -198,11 +205,23 @@ def check_parameters(query: ast.Node, params: Mapping[str, object]) -> None:
         )
     for name in used:
         value = params[name]
+        if value is UNBOUND:
+            continue
         if not isinstance(value, _PARAM_TYPES) and not _is_vector(value):
             raise ParameterError(
                 f"Parameter ${name} has a value of type {type(value).__name__}; use None, bool, int, float,"
                 " Decimal, str, bytes, date/datetime, or a list of numbers"
             )
+
+
+class _Unbound:
+    """A parameter EXPLAIN was not given a value for."""
+
+    def __repr__(self) -> str:
+        return "<unbound>"
+
+
+UNBOUND = _Unbound()
 
 
 def _is_vector(value: object) -> bool:
@@ -211,9 +230,7 @@ def _is_vector(value: object) -> bool:
     return type(value).__name__ == "ndarray"
 
 
-import datetime as _dt  # noqa: E402  (kept beside its only use)
-
-_PARAM_TYPES = (type(None), bool, int, float, Decimal, str, bytes, _dt.date, _dt.datetime, _dt.time)
+_PARAM_TYPES = (type(None), bool, int, float, Decimal, str, bytes, dt.date, dt.datetime, dt.time)
 
 
 # ---------------------------------------------------------------- the pass
@@ -524,7 +541,10 @@ class _Build:
         if isinstance(expr, ast.Literal):
             return expr.value
         if isinstance(expr, ast.Param):
-            return self.params[expr.name]
+            value = self.params[expr.name]
+            if value is UNBOUND:
+                raise ParameterError(f"VECTOR_SEARCH {what} => ${expr.name} needs a value even to plan the query")
+            return value
         raise UnsupportedError(f"VECTOR_SEARCH {what} must be a literal or a $parameter")
 
     def _vector_query(self, expr: ast.Expr):

@@ -322,3 +322,37 @@ def test_cache_can_be_turned_off(private):
     with federation.connect(config) as fed:
         fed.query("SELECT COUNT(*) FROM state.people")
         assert not fed.query("SELECT COUNT(*) FROM state.people").cached
+
+
+def test_one_federation_serves_many_threads(fed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [
+        ("SELECT COUNT(*) FROM state.people p JOIN graph.Person q ON q.id = p.id", {}),
+        ("SELECT id FROM VECTOR_SEARCH(knowledge.docs, $q, top_k => 5) ORDER BY _distance", {"q": [0.5] * 8}),
+        ("SELECT g.b FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) WHERE a.id = $id "
+         "COLUMNS (b.id AS b)) g ORDER BY g.b", {"id": 3}),
+        ("SELECT city, COUNT(*) FROM state.people GROUP BY city ORDER BY city", {}),
+    ]
+    expected = [fed.query(q, p, cache=False).to_arrow() for q, p in queries]
+
+    def work(i):
+        q, p = queries[i % len(queries)]
+        return i % len(queries), fed.query(q, p, cache=i % 2 == 0).to_arrow()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for index, table in pool.map(work, range(80)):
+            assert table.equals(expected[index])
+
+
+def test_explain_without_parameter_values(fed):
+    text = fed.explain("SELECT p.name FROM state.people p JOIN graph.Person q ON q.id = p.id WHERE p.city = $city")
+    assert "$city" in text and 'FROM "people"' in text
+    # an unbound value has no known type, so nothing type-dependent is pushed into Kuzu
+    graph = "SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person) WHERE a.name = $n COLUMNS (a.id AS id)) g"
+    assert "WHERE" not in fed.plan(graph).fragments[0].text
+    assert "WHERE" in fed.plan(graph, {"n": "x"}).fragments[0].text
+    with pytest.raises(ParameterError, match="needs a value"):
+        fed.explain("SELECT * FROM VECTOR_SEARCH(knowledge.docs, $q, top_k => $k)")
+    with pytest.raises(ParameterError, match=r"No value for \$city"):
+        fed.query("SELECT name FROM state.people WHERE city = $city")
