@@ -152,3 +152,17 @@ def value_family(expr: "ast.Expr", params) -> str | None:
     if isinstance(value, str):
         return "string"
     return None
+
+
+def fits_int64_or_double(value: object) -> bool:
+    """Whether a number keeps its exact value in an engine with only INT64 and DOUBLE
+    (SQLite, Kuzu): DuckDB keeps 3.0000000000000001 as a DECIMAL and 2**70 as HUGEINT."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return value.is_finite() and Decimal(float(value)) == value
+
+
+def literal_value(expr: "ast.Expr", params):
+    return expr.value if isinstance(expr, ast.Literal) else params.get(expr.name)

@@ -16,7 +16,7 @@ from . import ast
 from .cache import ResultCache
 from .catalog import Catalog
 from .config import Config, SourceConfig, load
-from .errors import FederationError, UnsupportedError
+from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
 from .parser import parse
 from .plan import Plan
@@ -72,7 +72,7 @@ class Federation:
             plan = self._planner.plan(statement.query, params, unbound_ok=True)
             return Result(pa.table({"plan": plan.pretty().split("\n")}))
         if params:
-            raise UnsupportedError(f"{type(statement).__name__.upper()} takes no parameters")
+            raise ParameterError(f"{_STATEMENT_NAMES[type(statement)]} takes no parameters")
         return Result(self._meta(statement))
 
     def plan(self, text: str, params: Mapping[str, object] | None = None) -> Plan:
@@ -134,6 +134,9 @@ class Federation:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ", ".join(f"{s.name}={s.kind}" for s in self.sources.values())
         return f"<Federation {state}>"
+
+
+_STATEMENT_NAMES = {ast.ShowSources: "SHOW SOURCES", ast.ShowTables: "SHOW TABLES", ast.Describe: "DESCRIBE"}
 
 
 def _table(names: list[str], rows: list[tuple]) -> pa.Table:

@@ -107,7 +107,9 @@ def translate_duckdb_error(exc: duckdb.Error, sql: str) -> FederationError:
     for prefix in ("Binder Error: ", "Conversion Error: ", "Invalid Input Error: ", "Out of Range Error: ",
                    "Parser Error: ", "Not implemented Error: "):
         message = message.replace(prefix, "")
-    if isinstance(exc, duckdb.BinderException):
+    if isinstance(exc, duckdb.CatalogException) or (
+        isinstance(exc, duckdb.BinderException) and ("not found" in message or "does not have a column" in message)
+    ):
         return CatalogError(message)
     if isinstance(exc, (duckdb.ParserException, duckdb.NotImplementedException)):
         return UnsupportedError(f"DuckDB cannot run the join step: {message}")

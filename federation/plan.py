@@ -95,6 +95,7 @@ class LanceFragment(Fragment):
     table: str = ""
     where: ast.Expr | None = None
     vector: VectorQuery | None = None
+    column_types: tuple[tuple[str, pa.DataType], ...] = field(default=(), compare=False)
 
     kind = "LanceDB"
 

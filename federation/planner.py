@@ -284,19 +284,30 @@ class _Build:
         if isinstance(body, ast.Select):
             return self.select(body, scope)
         if isinstance(body, ast.SetOp):
-            left = self._operand(body.left, scope.parent)
-            right = self._operand(body.right, scope.parent)
+            left = self._operand(body.left, scope.parent, right=False)
+            right = self._operand(body.right, scope.parent, right=True)
             kind = {"UNION": exp.Union, "INTERSECT": exp.Intersect, "EXCEPT": exp.Except}[body.op]
             return kind(this=left, expression=right, distinct=not body.all)
         # a parenthesised query used as a whole query body
         return exp.Subquery(this=self.query(body, scope.parent))
 
-    def _operand(self, operand, scope: Scope) -> exp.Expression:
+    def _operand(self, operand, scope: Scope, *, right: bool) -> exp.Expression:
+        """A set operation's operand, in parentheses wherever grouping matters.
+
+        The parser gives an operand the user parenthesised as an ``ast.Query``, and
+        ``a UNION b INTERSECT c`` (INTERSECT binds tighter) a set operation on the
+        right; both keep their parentheses. A set operation on the left groups the
+        same way without them, and SQLite (which accepts no parenthesised operands)
+        runs only queries of that left-deep shape.
+        """
         if isinstance(operand, ast.Query):
             tree = self.query(operand, scope)
-            plain = not (operand.order_by or operand.limit is not None or operand.offset is not None or operand.ctes)
-            return tree if plain and not isinstance(tree, exp.Subquery) else exp.Subquery(this=tree)
-        return self.body(operand, Scope(parent=scope))
+            simple = isinstance(operand.body, ast.Select) and not (
+                operand.order_by or operand.limit is not None or operand.offset is not None or operand.ctes
+            )
+            return tree if simple else exp.Subquery(this=tree)
+        tree = self.body(operand, Scope(parent=scope))
+        return exp.Subquery(this=tree) if right and isinstance(operand, ast.SetOp) else tree
 
     def select(self, select: ast.Select, scope: Scope) -> exp.Expression:
         tree = exp.Select()
@@ -807,6 +818,11 @@ class _GraphBinder:
                 raise UnsupportedError(
                     f"ANY SHORTEST needs exactly one quantified edge in its pattern (line {pattern.pos[0]})"
                 )
+            if pattern.shortest and any(e.quantified and e.min_hops != 1 for e in pattern.edges):
+                raise UnsupportedError(
+                    f"ANY SHORTEST paths start at one hop: write the quantifier as {{1,n}} (line {pattern.pos[0]});"
+                    " filter on path_length(p) to require longer paths"
+                )
             for node in pattern.nodes:
                 self._declare(node.var, "node", node.label, False, node.pos)
                 for key, value in node.properties:
@@ -922,11 +938,20 @@ def literal(value: object) -> exp.Expression:
         return exp.Null()
     if isinstance(value, bool):
         return exp.Boolean(this=value)
-    if isinstance(value, (int, Decimal)):
-        node = exp.Literal.number(str(value))
-        return exp.Neg(this=exp.Literal.number(str(-value))) if value < 0 else node
+    if isinstance(value, Decimal):
+        # keep the user's spelling: 2. and 2.0 are DECIMAL(1,0) and DECIMAL(2,1) in DuckDB
+        text = str(abs(value))
+        text = text if "." in text or "E" in text else text + "."
+        node = exp.Literal.number(text)
+        return exp.Neg(this=node) if value < 0 else node
+    if isinstance(value, int):
+        node = exp.Literal.number(str(abs(value)))
+        return exp.Neg(this=node) if value < 0 else node
     if isinstance(value, float):
-        node = exp.Literal.number(repr(abs(value)))
+        # Written with an exponent, as the user did (1e3): DuckDB reads that as DOUBLE,
+        # where 1000.0 would be a DECIMAL.
+        text = repr(abs(value))
+        node = exp.Literal.number(text if "e" in text or "inf" in text or "nan" in text else text + "e0")
         return exp.Neg(this=node) if value < 0 else node
     return exp.Literal.string(str(value))
 

@@ -262,7 +262,9 @@ def _generate(seed: int) -> _Tables:
         {
             "id": pa.array(doc_ids, pa.int64()),
             "title": pa.array(
-                [f"{rnd.choice(TITLE_WORDS)} {rnd.choice(TOPICS)} #{i}" for i in doc_ids],
+                # every 25th title carries LIKE's special characters and a backslash
+                [f"{rnd.choice(TITLE_WORDS)} {rnd.choice(TOPICS)} #{i}" + (" C:\\tmp\\a_b 50%" if i % 25 == 0 else "")
+                 for i in doc_ids],
                 pa.string(),
             ),
             "topic": pa.array([maybe_null(rnd.choice(TOPICS), 0.1) for _ in doc_ids], pa.string()),

@@ -796,6 +796,50 @@ CASES: list[Case] = [
         "GROUP BY topic",
         {"q": Q2},
     ),
+    # ------------------------------------------------------------- found by the docs examples
+    same(
+        "set_operand_parentheses_kept",
+        "SELECT city FROM state.people EXCEPT (SELECT 'Berlin' UNION SELECT 'Paris')",
+    ),
+    same(
+        "parenthesised_set_operation_first",
+        "(SELECT city FROM state.people UNION SELECT name FROM state.cities) INTERSECT SELECT 'Paris'",
+    ),
+    same(
+        "intersect_binds_tighter_within_sqlite",
+        "SELECT city FROM state.people UNION SELECT name FROM state.cities INTERSECT SELECT 'Oslo'",
+    ),
+    same(
+        "mixed_federated_set_operations",
+        "SELECT name FROM graph.Person EXCEPT (SELECT name FROM state.people WHERE age > 30 "
+        "INTERSECT SELECT name FROM graph.Person WHERE age < 60)",
+    ),
+    same("decimal_beyond_double_precision", "SELECT COUNT(*) AS n FROM state.people WHERE age = 30.0000000000000001"),
+    same("decimal_literal_in_graph_filter_via_scan", "SELECT COUNT(*) AS n FROM graph.Person WHERE age = 30.0000000000000001"),
+    same("exponent_literal_is_double", "SELECT 1e3 AS a, 2.5e-1 * age AS b FROM state.people WHERE id < 4"),
+    Case(
+        "graph_decimal_and_huge_literals_stay_exact",
+        "SELECT * FROM GRAPH_TABLE(graph MATCH (a:Person) WHERE a.age = 30.0000000000000001 "
+        "OR a.id > 99999999999999999999 OR a.id = 7 COLUMNS (a.id AS id)) AS g",
+        "SELECT id FROM graph.Person WHERE age = 30.0000000000000001 OR id > 99999999999999999999 OR id = 7",
+    ),
+    Case(
+        "vector_prefilter_integer_column_vs_fraction",
+        "SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE id < 100.5 AND id NOT IN (3.5, 4) "
+        "AND id BETWEEN 1.5 AND 200.5), $q, top_k => 300)",
+        # top_k exceeds the table: the search returns every row the prefilter keeps
+        "SELECT id FROM knowledge.docs WHERE id < 100.5 AND id NOT IN (3.5, 4) AND id BETWEEN 1.5 AND 200.5"
+        " AND len($q) = 8",
+        {"q": Q1},
+    ),
+    Case(
+        "vector_prefilter_like_has_no_escape_character",
+        "SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE title LIKE $p OR title LIKE '%\\a%'), "
+        "$q, top_k => 300)",
+        "SELECT id FROM knowledge.docs WHERE (title LIKE $p OR title LIKE '%\\a%') AND len($q) = 8",
+        {"q": Q1, "p": "%\\_%"},
+    ),
+
 ]
 
 

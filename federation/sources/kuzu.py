@@ -18,7 +18,7 @@ from typing import Mapping
 import pyarrow as pa
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo, type_family, value_family
+from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
 from .base import PerThread, Source, file_stats
@@ -281,6 +281,9 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     def family(node) -> str | None:
         return type_family(property_type(node)) if isinstance(node, ast.Column) else None
 
+    def exact_value(node, kind) -> bool:
+        return value_family(node, params) == kind and fits_int64_or_double(literal_value(node, params))
+
     if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
         return cypher_exact(expr.left, property_type, params) and cypher_exact(expr.right, property_type, params)
     if isinstance(expr, ast.Unary) and expr.op == "NOT":
@@ -292,10 +295,11 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
         if isinstance(prop, (ast.Literal, ast.Param)):
             prop, value = value, prop
         kind = family(prop)
-        return kind is not None and value_family(value, params) == kind
+        return kind is not None and isinstance(value, (ast.Literal, ast.Param)) and exact_value(value, kind)
     if isinstance(expr, ast.InList):
         kind = family(expr.operand)
-        return kind is not None and all(value_family(i, params) == kind for i in expr.items)
+        return kind is not None and all(
+            isinstance(i, (ast.Literal, ast.Param)) and exact_value(i, kind) for i in expr.items)
     return False
 
 

@@ -126,7 +126,7 @@ class LanceSource(Source):
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
                        prefilter: ast.Expr | None) -> Fragment:
         if prefilter is not None:
-            check_filter(prefilter)
+            check_filter(prefilter, dict(table_types(table)))
         query = vector.query
         shown = str(query) if isinstance(query, (ParamRef, str)) else f"<vector of {len(query)}>"
         if isinstance(query, str):
@@ -134,14 +134,14 @@ class LanceSource(Source):
         text = f"{table.name}.search({shown}, vector_column_name={vector.column!r})" \
                f".distance_type({vector.metric!r})"
         if prefilter is not None:
-            text += f".where({render_filter(prefilter, None)!r}, prefilter=True)"
+            text += f".where({render_filter(prefilter, None, dict(table_types(table)))!r}, prefilter=True)"
         text += f".limit({vector.top_k}).select({[c for c in columns if c != DISTANCE]})"
         params = tuple((name, value) for name, value in _filter_params(prefilter))
         if isinstance(query, ParamRef):
             params += (("query", query),)
         types = tuple(pa.float64() if c == DISTANCE else table.require_column(c).type for c in columns)
         return LanceFragment(self.name, text, columns, params, types, table=table.name,
-                             where=prefilter, vector=vector)
+                             where=prefilter, vector=vector, column_types=table_types(table))
 
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
@@ -155,7 +155,7 @@ class LanceSource(Source):
         fetch = wanted if vq.column in wanted else wanted + [vq.column]
         search = table.search(query, vector_column_name=vq.column).distance_type(vq.metric)
         if fragment.where is not None:
-            search = search.where(render_filter(fragment.where, params), prefilter=True)
+            search = search.where(render_filter(fragment.where, params, dict(fragment.column_types)), prefilter=True)
         # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
         found = search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
         distances = exact_distances(found.column(vq.column), query, vq.metric)
@@ -200,6 +200,10 @@ class LanceSource(Source):
             return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
 
 
+def table_types(table: TableInfo) -> tuple[tuple[str, pa.DataType], ...]:
+    return tuple((c.name, c.type) for c in table.columns if c.type is not None)
+
+
 def exact_distances(vectors: pa.ChunkedArray, query: np.ndarray, metric: str) -> np.ndarray:
     n = len(vectors)
     if n == 0:
@@ -221,23 +225,27 @@ def exact_distances(vectors: pa.ChunkedArray, query: np.ndarray, metric: str) ->
 # ---------------------------------------------------------------- filters
 
 _FILTER_COMPARE = {"=", "<>", "<", "<=", ">", ">="}
+_FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def check_filter(expr: ast.Expr) -> None:
+def check_filter(expr: ast.Expr, types: Mapping[str, pa.DataType]) -> None:
     """Raise UnsupportedError unless ``render_filter`` can express ``expr`` exactly."""
     for node in expr.walk():
-        if isinstance(node, (ast.Literal, ast.Param, ast.Column, ast.IsNull, ast.InList, ast.Between, ast.Like)):
+        if isinstance(node, ast.Like) and not isinstance(node.pattern, (ast.Literal, ast.Param)):
+            pass  # a column as a LIKE pattern: its backslashes cannot be escaped
+        elif isinstance(node, (ast.Literal, ast.Param, ast.Column, ast.IsNull, ast.InList, ast.Between, ast.Like)):
             continue
-        if isinstance(node, ast.Binary) and (node.op in _FILTER_COMPARE or node.op in ("AND", "OR")):
+        elif isinstance(node, ast.Binary) and (node.op in _FILTER_COMPARE or node.op in ("AND", "OR")):
             continue
-        if isinstance(node, ast.Unary) and node.op == "NOT":
+        elif isinstance(node, ast.Unary) and node.op == "NOT":
             continue
         raise UnsupportedError(
             f"A VECTOR_SEARCH prefilter runs inside LanceDB, which cannot evaluate this {_describe(node)} "
             f"exactly as SQL does (line {node.pos[0]}, column {node.pos[1]}). The prefilter supports "
-            "comparisons, AND/OR/NOT, [NOT] IN (values), [NOT] BETWEEN, [NOT] LIKE and IS [NOT] NULL "
+            "comparisons, AND/OR/NOT, [NOT] IN (values), [NOT] BETWEEN, [NOT] LIKE 'pattern' and IS [NOT] NULL "
             "over the table's columns and values; filter the search result in an outer WHERE instead."
         )
+    render_filter(expr, None, types)  # literal values of the wrong type fail here, at plan time
 
 
 def _describe(node: ast.Node) -> str:
@@ -260,6 +268,40 @@ def _filter_params(expr: ast.Expr | None):
 
 def quote_identifier(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
+
+
+def _coerce(value: object, column: str | None, target: pa.DataType | None) -> object:
+    """``value`` as DuckDB would compare it with ``column``, or UnsupportedError.
+
+    DataFusion will not compare an integer column with 100.5, nor a string column with
+    a number; DuckDB casts. Integral numbers are rewritten to integers; the rest is
+    refused with a message, rather than sent to fail or to match differently.
+    """
+    if value is None or target is None or column is None:
+        return value
+
+    def refuse(kind: str):
+        raise UnsupportedError(
+            f"A VECTOR_SEARCH prefilter compares {kind} column `{column}` with {value!r}, which LanceDB"
+            " cannot evaluate as SQL does; compare it with a value of the column's type, or filter"
+            " the search result in an outer WHERE"
+        )
+
+    if pa.types.is_integer(target):
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            refuse("integer")
+        if isinstance(value, (float, Decimal)):
+            if not (math.isfinite(value) and value == int(value)):
+                refuse("integer")
+            return int(value)
+        return value
+    if pa.types.is_floating(target) and (isinstance(value, bool) or not isinstance(value, (int, float, Decimal))):
+        refuse("floating-point")
+    if (pa.types.is_string(target) or pa.types.is_large_string(target)) and not isinstance(value, str):
+        refuse("string")
+    if pa.types.is_boolean(target) and not isinstance(value, bool):
+        refuse("boolean")
+    return value
 
 
 def render_literal(value: object) -> str:
@@ -289,19 +331,65 @@ def render_literal(value: object) -> str:
     raise ParameterError(f"A value of type {type(value).__name__} cannot be used in a LanceDB filter")
 
 
-def render_filter(expr: ast.Expr, params: Mapping[str, object] | None) -> str:
-    """DataFusion SQL for ``expr``. With ``params=None``, parameters show as ``$name``."""
+def like_pattern(pattern: str) -> str:
+    """DataFusion's LIKE treats backslash as an escape character; DuckDB's has none."""
+    return pattern.replace("\\", "\\\\")
 
-    def value(node: ast.Expr) -> str:
-        if isinstance(node, ast.Param):
-            return f"${node.name}" if params is None else render_literal(params[node.name])
-        return render_literal(node.value)
 
-    def r(node: ast.Expr) -> str:
+def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
+                  types: Mapping[str, pa.DataType] | None = None) -> str:
+    """DataFusion SQL for ``expr``. With ``params=None``, parameters show as ``$name``.
+
+    ``types`` (column name -> Arrow type) lets values compared with a column be
+    checked and converted as DuckDB would (see ``_coerce``).
+    """
+    types = types or {}
+
+    def value(node: ast.Expr, column: str | None = None, like: bool = False) -> str:
+        if isinstance(node, ast.Param) and params is None:
+            return f"${node.name}"
+        raw = params[node.name] if isinstance(node, ast.Param) else node.value
+        raw = _coerce(raw, column, types.get(column) if column else None)
+        if like and isinstance(raw, str):
+            raw = like_pattern(raw)
+        return render_literal(raw)
+
+    def column_of(*nodes) -> str | None:
+        return next((n.name for n in nodes if isinstance(n, ast.Column)), None)
+
+    def fraction(node: ast.Expr, column: str | None):
+        """The value of ``node`` if it is a non-integral number compared with an integer column."""
+        if column is None or not pa.types.is_integer(types.get(column, pa.null())):
+            return None
+        if not isinstance(node, (ast.Literal, ast.Param)) or (isinstance(node, ast.Param) and params is None):
+            return None
+        raw = params[node.name] if isinstance(node, ast.Param) else node.value
+        if isinstance(raw, (float, Decimal)) and not isinstance(raw, bool) and math.isfinite(raw) \
+                and raw != int(raw):
+            return raw
+        return None
+
+    def r(node: ast.Expr, column: str | None = None) -> str:
         if isinstance(node, (ast.Literal, ast.Param)):
-            return value(node)
+            return value(node, column)
         if isinstance(node, ast.Column):
             return quote_identifier(node.name)
+        if isinstance(node, ast.Binary) and node.op in _FILTER_COMPARE:
+            target = column_of(node.left, node.right)
+            op, col, other = node.op, node.left, node.right
+            if not isinstance(col, ast.Column):
+                op, col, other = _FLIPPED[op], node.right, node.left
+            v = fraction(other, target)
+            if v is not None:
+                # DataFusion will not compare an integer column with 100.5; the same
+                # truth value, NULL included, from integer bounds:
+                name = quote_identifier(col.name)
+                return {
+                    "<": f"({name} <= {math.floor(v)})", "<=": f"({name} <= {math.floor(v)})",
+                    ">": f"({name} >= {math.ceil(v)})", ">=": f"({name} >= {math.ceil(v)})",
+                    "=": f"({name} <> {name})", "<>": f"({name} = {name})",
+                }[op]
+            return f"({r(node.left, target)} {node.op} {r(node.right, target)})"
         if isinstance(node, ast.Binary):
             return f"({r(node.left)} {node.op} {r(node.right)})"
         if isinstance(node, ast.Unary):
@@ -309,13 +397,23 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None) -> str:
         if isinstance(node, ast.IsNull):
             return f"({r(node.operand)} IS {'NOT ' if node.negated else ''}NULL)"
         if isinstance(node, ast.InList):
-            return f"({r(node.operand)} {'NOT ' if node.negated else ''}IN ({', '.join(map(r, node.items))}))"
+            target = column_of(node.operand)
+            kept = [i for i in node.items if fraction(i, target) is None]  # 2.5 never equals an integer
+            if not kept:
+                name = r(node.operand)
+                return f"({name} {'=' if node.negated else '<>'} {name})"
+            items = ", ".join(r(i, target) for i in kept)
+            return f"({r(node.operand)} {'NOT ' if node.negated else ''}IN ({items}))"
         if isinstance(node, ast.Between):
-            return f"({r(node.operand)} {'NOT ' if node.negated else ''}BETWEEN {r(node.low)} AND {r(node.high)})"
+            target = column_of(node.operand)
+            low, high = fraction(node.low, target), fraction(node.high, target)
+            low_text = str(math.ceil(low)) if low is not None else r(node.low, target)
+            high_text = str(math.floor(high)) if high is not None else r(node.high, target)
+            return (f"({r(node.operand)} {'NOT ' if node.negated else ''}BETWEEN "
+                    f"{low_text} AND {high_text})")
         if isinstance(node, ast.Like):
-            return f"({r(node.operand)} {'NOT ' if node.negated else ''}LIKE {r(node.pattern)})"
+            pattern = value(node.pattern, like=True)
+            return f"({r(node.operand)} {'NOT ' if node.negated else ''}LIKE {pattern})"
         raise UnsupportedError(f"Cannot express {type(node).__name__} in a LanceDB filter")
 
     return r(expr)
-
-

@@ -16,7 +16,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo, type_family, value_family
+from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import SourceError
 from ..plan import Fragment, ParamRef, SqlFragment
 from .base import PerThread, Source, file_stats
@@ -134,99 +134,222 @@ class SqliteSource(Source):
 def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
     """Whether SQLite computes ``query`` exactly as DuckDB does (see docs/language.md).
 
-    Conservative: integer division, modulo, CAST, Unicode case mapping, ROUND, SUBSTR,
-    string concatenation of non-strings, scalar subqueries (SQLite takes the first of
-    several rows; DuckDB errors), compound operands with their own ORDER BY/LIMIT,
-    INTERSECT/EXCEPT ALL, column-aliased tables, and comparisons across type families
-    all send the query through DuckDB instead.
+    SQLite converts between types where DuckDB casts or fails: text in arithmetic or
+    in a WHERE, mixed CASE/COALESCE branches, integer overflow into REAL, decimals
+    rounded to doubles. So the whole query is type-checked by family (number,
+    string, bool) and anything whose family is unknown or mixed, plus integer
+    division, modulo, multiplication (overflow), CAST, LOWER/UPPER (ASCII-only in
+    SQLite), ROUND, SUBSTR, scalar subqueries (SQLite takes the first of several
+    rows; DuckDB errors), INTERSECT/EXCEPT ALL and column-aliased tables, sends the
+    query through DuckDB instead. Conservative by design: a false "no" costs speed,
+    a false "yes" would cost correctness.
     """
-    types: dict[str, pa.DataType | None] = {}
-    for table in tables:
-        for column in table.columns:
-            if column.type is None:
-                return False  # affinity decided per value: only DuckDB's typed view is exact
-            types.setdefault(column.name.lower(), column.type)
-            if types[column.name.lower()] != column.type:
-                types[column.name.lower()] = None  # same name, different types: unknown
-    # A name the query gives to something else (an alias, a CTE column) has no known type.
-    for node in query.walk():
-        for name in _names_given(node):
-            types[name.lower()] = None
-    for node in query.walk():
-        if isinstance(node, (ast.Cast, ast.ScalarSubquery, ast.Array)):
-            return False
-        if isinstance(node, ast.Binary) and node.op in ("/", "%"):
-            return False
-        if isinstance(node, ast.Function) and node.name not in ("COUNT", "SUM", "AVG", "MIN", "MAX", "COALESCE", "ABS"):
-            return False
-        if isinstance(node, ast.SetOp) and (node.all and node.op != "UNION"):
-            return False
-        if isinstance(node, ast.SetOp) and any(
-            isinstance(side, ast.Query) and (side.order_by or side.limit is not None or side.offset is not None or side.ctes)
-            for side in (node.left, node.right)
-        ):
-            return False
-        if isinstance(node, ast.Query) and isinstance(node.body, ast.Query):
-            return False
-        if isinstance(node, ast.Alias) and node.columns:
-            return False
-        if isinstance(node, (ast.GraphTable, ast.VectorSearch)):
-            return False
-        if isinstance(node, ast.Binary) and node.op == "||":
-            if not all(_family_of(side, types, params) == "string" for side in (node.left, node.right)):
-                return False
-        if isinstance(node, ast.Binary) and node.op in ("=", "<>", "<", "<=", ">", ">="):
-            if not _same_family(node.left, node.right, types, params):
-                return False
-        if isinstance(node, ast.InList):
-            if not all(_same_family(node.operand, item, types, params) for item in node.items):
-                return False
-        if isinstance(node, ast.Between):
-            if not (_same_family(node.operand, node.low, types, params)
-                    and _same_family(node.operand, node.high, types, params)):
-                return False
-        if isinstance(node, ast.Like):
-            if not all(_family_of(side, types, params) == "string" for side in (node.operand, node.pattern)):
-                return False
+    try:
+        _Exactness(tables, params).query(query)
+    except _NotExact:
+        return False
     return True
 
 
-def _family_of(expr, types, params) -> str | None:
-    if isinstance(expr, ast.Column):
-        t = types.get(expr.name.lower())
-        return type_family(t) if t is not None else None
-    if isinstance(expr, (ast.Literal, ast.Param)):
-        return value_family(expr, params)
-    if isinstance(expr, ast.Binary) and expr.op in ("+", "-", "*"):
-        left, right = _family_of(expr.left, types, params), _family_of(expr.right, types, params)
-        return "number" if left == right == "number" else None
-    if isinstance(expr, ast.Function) and expr.name in ("COUNT", "SUM", "AVG", "ABS"):
-        return "number"
-    if isinstance(expr, ast.Function) and expr.name in ("MIN", "MAX", "COALESCE") and expr.args:
-        families = {_family_of(a, types, params) for a in expr.args}
-        return families.pop() if len(families) == 1 else None
-    if isinstance(expr, ast.Unary) and expr.op == "-":
-        return _family_of(expr.operand, types, params)
-    if isinstance(expr, (ast.InQuery, ast.Exists)):
-        return "bool"
-    return None
+class _NotExact(Exception):
+    pass
 
 
-def _same_family(left, right, types, params) -> bool:
-    a, b = _family_of(left, types, params), _family_of(right, types, params)
-    if "null" in (a, b):
-        return True
-    if isinstance(left, ast.InQuery) or isinstance(right, ast.InQuery):
-        return True
-    return a is not None and a == b
+_SAFE_FUNCTIONS = {"COUNT", "SUM", "AVG", "MIN", "MAX", "COALESCE", "ABS"}
+_COMPARE = {"=", "<>", "<", "<=", ">", ">="}
 
 
-def _names_given(node: ast.Node) -> tuple[str, ...]:
-    if isinstance(node, ast.SelectItem) and node.alias:
-        return (node.alias,)
-    if isinstance(node, (ast.CTE, ast.Alias)):
-        return node.columns
-    return ()
+class _Exactness:
+    """Infers the family of every expression; raises _NotExact where engines may differ."""
+
+    def __init__(self, tables: list[TableInfo], params: Mapping[str, object]):
+        self.params = params
+        self.tables = tables
+        self.by_table: dict[str, TableInfo | None] = {}
+        self.by_name: dict[str, pa.DataType | None] = {}
+        for table in tables:
+            for column in table.columns:
+                if column.type is None:
+                    raise _NotExact  # affinity decided per value: only DuckDB's typed view is exact
+                known = self.by_name.setdefault(column.name.lower(), column.type)
+                if known != column.type:
+                    self.by_name[column.name.lower()] = None  # one name, several types
+
+    # ------------------------------------------------------------ queries
+    def query(self, query: ast.Query) -> list[str | None]:
+        for node in query.walk():  # names the query gives to other things have no known type
+            if isinstance(node, ast.SelectItem) and node.alias:
+                self.by_name[node.alias.lower()] = None
+            if isinstance(node, ast.CTE):
+                self.by_name[node.name.lower()] = None
+                self.by_table[node.name.lower()] = None
+                for name in node.columns:
+                    self.by_name[name.lower()] = None
+            if isinstance(node, (ast.SubqueryRef, ast.TableRef)) and node.alias is not None:
+                if node.alias.columns:
+                    raise _NotExact  # SQLite has no column aliases on tables
+        for table in (n for n in query.walk() if isinstance(n, ast.TableRef)):
+            self._register(table)
+        for cte in query.ctes:
+            self.query(cte.query)
+        families = self.body(query.body)
+        for item in query.order_by:
+            self.expr(item.expr)
+        for clause in (query.limit, query.offset):
+            if clause is not None and self.expr(clause) not in ("number", "null"):
+                raise _NotExact
+        return families
+
+    def _register(self, ref: ast.TableRef) -> None:
+        name = (ref.alias.name if ref.alias else ref.name).lower()
+        table = next((t for t in self.tables if t.name.lower() == ref.name.lower()), None)
+        if name in self.by_table and self.by_table[name] is not table:
+            table = None  # one alias for different tables in different scopes: unknown
+        self.by_table[name] = table
+
+    def body(self, body) -> list[str | None]:
+        if isinstance(body, ast.Query):
+            if body.order_by or body.limit is not None or body.offset is not None or body.ctes:
+                raise _NotExact
+            return self.body(body.body)
+        if isinstance(body, ast.SetOp):
+            if body.all and body.op != "UNION":
+                raise _NotExact  # SQLite has no INTERSECT ALL / EXCEPT ALL
+            left, right = self.body(body.left), self.body(body.right)
+            if len(left) != len(right) or not all(_compatible(a, b) for a, b in zip(left, right)):
+                raise _NotExact  # SQLite compares mixed-type set operands by its own rules
+            return [a if a != "null" else b for a, b in zip(left, right)]
+        return self.select(body)
+
+    def select(self, select: ast.Select) -> list[str | None]:
+        for item in select.from_:
+            self.from_item(item)
+        if select.where is not None:
+            self.condition(select.where)
+        for expr in select.group_by:
+            self.expr(expr)
+        if select.having is not None:
+            self.condition(select.having)
+        families: list[str | None] = []
+        for item in select.items:
+            # Expanded columns are not tracked: unknown, which only a set operation or
+            # IN (subquery) needs to know, and there it means "not exact".
+            families.append(None if isinstance(item.expr, ast.Star) else self.expr(item.expr))
+        return families
+
+    def from_item(self, item) -> None:
+        if isinstance(item, ast.Join):
+            self.from_item(item.left)
+            self.from_item(item.right)
+            if item.on is not None:
+                self.condition(item.on)
+        elif isinstance(item, ast.SubqueryRef):
+            self.query(item.query)
+        elif not isinstance(item, ast.TableRef):
+            raise _NotExact
+
+    def condition(self, expr: ast.Expr) -> None:
+        if self.expr(expr) not in ("bool", "null"):
+            raise _NotExact  # SQLite reads any value as a truth value; DuckDB does not
+
+    # ------------------------------------------------------------ expressions
+    # expr() gives an expression's family, None when it is a name of unknown type, and
+    # raises _NotExact for an operation whose result may differ between the engines.
+    def expr(self, e: ast.Expr) -> str | None:
+        if isinstance(e, ast.Column):
+            return self._column(e)
+        if isinstance(e, (ast.Literal, ast.Param)):
+            if not fits_int64_or_double(literal_value(e, self.params)):
+                raise _NotExact  # SQLite would round it to a REAL
+            return _require(value_family(e, self.params))
+        if isinstance(e, ast.Unary):
+            want = "bool" if e.op == "NOT" else "number"
+            return _require(want if self.expr(e.operand) in (want, "null") else None)
+        if isinstance(e, ast.Binary):
+            left, right = self.expr(e.left), self.expr(e.right)
+            if e.op in ("AND", "OR"):
+                return _require("bool" if {left, right} <= {"bool", "null"} else None)
+            if e.op in _COMPARE:
+                return _require("bool" if _compatible(left, right) else None)
+            if e.op in ("+", "-"):
+                return _require("number" if {left, right} <= {"number", "null"} else None)
+            if e.op == "||":
+                return _require("string" if {left, right} <= {"string", "null"} else None)
+            raise _NotExact  # / and % (integer division, zero), * (overflow into REAL)
+        if isinstance(e, ast.IsNull):
+            self.expr(e.operand)
+            return "bool"
+        if isinstance(e, ast.InList):
+            operand = self.expr(e.operand)
+            return _require("bool" if all(_compatible(operand, self.expr(i)) for i in e.items) else None)
+        if isinstance(e, ast.InQuery):
+            operand = self.expr(e.operand)
+            families = self.query(e.query)
+            return _require("bool" if len(families) == 1 and _compatible(operand, families[0]) else None)
+        if isinstance(e, ast.Between):
+            operand = self.expr(e.operand)
+            ok = _compatible(operand, self.expr(e.low)) and _compatible(operand, self.expr(e.high))
+            return _require("bool" if ok else None)
+        if isinstance(e, ast.Like):
+            return _require("bool" if {self.expr(e.operand), self.expr(e.pattern)} <= {"string", "null"} else None)
+        if isinstance(e, ast.Exists):
+            self.query(e.query)
+            return "bool"
+        if isinstance(e, ast.Function):
+            return self._function(e)
+        if isinstance(e, ast.Case):
+            return self._case(e)
+        raise _NotExact  # CAST, scalar subqueries, arrays
+
+    def _column(self, column: ast.Column) -> str | None:
+        if column.table is not None:
+            table = self.by_table.get(column.table.lower())
+            info = table.column(column.name) if table is not None else None
+            return type_family(info.type) if info is not None else None
+        return type_family(self.by_name.get(column.name.lower()))
+
+    def _function(self, f: ast.Function) -> str | None:
+        if f.name not in _SAFE_FUNCTIONS:
+            raise _NotExact
+        if f.star:
+            return "number"
+        args = [self.expr(a) for a in f.args]
+        if f.name == "COUNT":
+            return "number"
+        if f.name in ("SUM", "AVG", "ABS"):
+            return _require("number" if args[0] in ("number", "null") else None)
+        return _common(args)  # MIN, MAX, COALESCE
+
+    def _case(self, c: ast.Case) -> str | None:
+        if c.operand is not None:
+            operand = self.expr(c.operand)
+            if not all(_compatible(operand, self.expr(when)) for when, _ in c.whens):
+                raise _NotExact
+        else:
+            for when, _ in c.whens:
+                self.condition(when)
+        results = [self.expr(result) for _, result in c.whens]
+        if c.default is not None:
+            results.append(self.expr(c.default))
+        return _common(results)
+
+
+def _require(family: str | None) -> str:
+    if family is None:
+        raise _NotExact
+    return family
+
+
+def _compatible(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and (a == b or "null" in (a, b))
+
+
+def _common(families: list[str | None]) -> str:
+    """The one family of CASE/COALESCE/MIN/MAX branches; mixed or unknown is not exact."""
+    known = {f for f in families if f != "null"}
+    if None in known or len(known) > 1:
+        raise _NotExact
+    return known.pop() if known else "null"
 
 
 def _sqlite_value(value: object) -> object:
