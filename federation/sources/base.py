@@ -140,7 +140,8 @@ def conform(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:
             if expected is not None and column.type != expected and (
                 column.null_count == len(column) or pa.types.is_null(column.type)
             ):
-                column = column.cast(expected)
+                # all NULL: the values say nothing, the catalog type is the truth
+                column = pa.nulls(len(column), expected)
                 changed = True
             arrays.append(column)
         if changed:

@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo
+from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, type_family, value_family
 from ..errors import ParameterError, SourceError, UnsupportedError
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
 from .base import Source
@@ -277,6 +277,7 @@ def _coerce(value: object, column: str | None, target: pa.DataType | None) -> ob
     a number; DuckDB casts. Integral numbers are rewritten to integers; the rest is
     refused with a message, rather than sent to fail or to match differently.
     """
+    _require_exact(value)
     if value is None or target is None or column is None:
         return value
 
@@ -302,6 +303,14 @@ def _coerce(value: object, column: str | None, target: pa.DataType | None) -> ob
     if pa.types.is_boolean(target) and not isinstance(value, bool):
         refuse("boolean")
     return value
+
+
+def _require_exact(value: object) -> None:
+    if not fits_int64_or_double(value):
+        raise UnsupportedError(
+            f"A VECTOR_SEARCH prefilter value {value!r} does not fit LanceDB's 64-bit integers or doubles"
+            " exactly; filter the search result in an outer WHERE instead"
+        )
 
 
 def render_literal(value: object) -> str:
@@ -357,6 +366,23 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
     def column_of(*nodes) -> str | None:
         return next((n.name for n in nodes if isinstance(n, ast.Column)), None)
 
+    def family(node: ast.Expr) -> str | None:
+        if isinstance(node, ast.Column):
+            return type_family(types.get(node.name))
+        if isinstance(node, ast.Param) and params is None:
+            return None  # not known until the query runs; checked then
+        return value_family(node, params or {})
+
+    def same_family(*nodes: ast.Expr) -> None:
+        """DuckDB raises on a comparison across type families that DataFusion coerces."""
+        families = {family(n) for n in nodes} - {None, "null"}
+        if len(families) > 1:
+            first = nodes[0]
+            raise UnsupportedError(
+                f"A VECTOR_SEARCH prefilter compares values of different types (line {first.pos[0]},"
+                f" column {first.pos[1]}), which LanceDB would convert where SQL raises an error"
+            )
+
     def fraction(node: ast.Expr, column: str | None):
         """The value of ``node`` if it is a non-integral number compared with an integer column."""
         if column is None or not pa.types.is_integer(types.get(column, pa.null())):
@@ -364,6 +390,7 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
         if not isinstance(node, (ast.Literal, ast.Param)) or (isinstance(node, ast.Param) and params is None):
             return None
         raw = params[node.name] if isinstance(node, ast.Param) else node.value
+        _require_exact(raw)
         if isinstance(raw, (float, Decimal)) and not isinstance(raw, bool) and math.isfinite(raw) \
                 and raw != int(raw):
             return raw
@@ -375,6 +402,7 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
         if isinstance(node, ast.Column):
             return quote_identifier(node.name)
         if isinstance(node, ast.Binary) and node.op in _FILTER_COMPARE:
+            same_family(node.left, node.right)
             target = column_of(node.left, node.right)
             op, col, other = node.op, node.left, node.right
             if not isinstance(col, ast.Column):
@@ -397,6 +425,7 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
         if isinstance(node, ast.IsNull):
             return f"({r(node.operand)} IS {'NOT ' if node.negated else ''}NULL)"
         if isinstance(node, ast.InList):
+            same_family(node.operand, *node.items)
             target = column_of(node.operand)
             kept = [i for i in node.items if fraction(i, target) is None]  # 2.5 never equals an integer
             if not kept:
@@ -405,6 +434,7 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
             items = ", ".join(r(i, target) for i in kept)
             return f"({r(node.operand)} {'NOT ' if node.negated else ''}IN ({items}))"
         if isinstance(node, ast.Between):
+            same_family(node.operand, node.low, node.high)
             target = column_of(node.operand)
             low, high = fraction(node.low, target), fraction(node.high, target)
             low_text = str(math.ceil(low)) if low is not None else r(node.low, target)
@@ -412,6 +442,8 @@ def render_filter(expr: ast.Expr, params: Mapping[str, object] | None,
             return (f"({r(node.operand)} {'NOT ' if node.negated else ''}BETWEEN "
                     f"{low_text} AND {high_text})")
         if isinstance(node, ast.Like):
+            if family(node.operand) not in ("string", "null", None) or family(node.pattern) not in ("string", "null", None):
+                raise UnsupportedError("A VECTOR_SEARCH prefilter LIKE needs strings on both sides")
             pattern = value(node.pattern, like=True)
             return f"({r(node.operand)} {'NOT ' if node.negated else ''}LIKE {pattern})"
         raise UnsupportedError(f"Cannot express {type(node).__name__} in a LanceDB filter")
