@@ -12,6 +12,7 @@ from .errors import (
     ExecutionError,
     FederationError,
     ParameterError,
+    QueryCancelled,
     QuerySyntaxError,
     SourceError,
     UnsupportedError,
@@ -22,5 +23,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "connect", "Federation", "Result", "FederationError", "QuerySyntaxError", "CatalogError",
-    "ParameterError", "UnsupportedError", "SourceError", "ExecutionError", "ConfigError",
+    "ParameterError", "UnsupportedError", "SourceError", "ExecutionError", "ConfigError", "QueryCancelled",
 ]
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext federation``: the %fql and %%fql magics (see docs/notebooks.md)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import duckdb
 import pyarrow as pa
@@ -59,14 +59,19 @@ class Federation:
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ queries
-    def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True) -> Result:
-        """Run one FQL statement; ``$name`` parameters are bound from ``params``."""
+    def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True,
+              progress: Callable[[int, int], None] | None = None) -> Result:
+        """Run one FQL statement; ``$name`` parameters are bound from ``params``.
+
+        ``progress(done, total)`` is called as the query's steps (one per fragment,
+        then the DuckDB join) finish; ``interrupt()`` from another thread cancels it.
+        """
         self._check_open()
         statement = parse(text)
         params = dict(params or {})
         if isinstance(statement, ast.QueryStatement):
             plan = self._planner.plan(statement.query, params)
-            table, cached = self._executor.run(plan, params, use_cache=cache)
+            table, cached = self._executor.run(plan, params, use_cache=cache, progress=progress)
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
             plan = self._planner.plan(statement.query, params, unbound_ok=True)
@@ -92,6 +97,11 @@ class Federation:
     def explain(self, text: str, params: Mapping[str, object] | None = None) -> str:
         """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request."""
         return self.plan(text, params).pretty()
+
+    def interrupt(self) -> int:
+        """Cancel every query running on this federation, from any thread (Ctrl-C in
+        the REPL). Each raises ``QueryCancelled``; returns how many were running."""
+        return self._executor.interrupt()
 
     # ------------------------------------------------------------ catalog
     def _meta(self, statement) -> pa.Table:

@@ -53,6 +53,10 @@ class SourceError(FederationError):
         super().__init__(text)
 
 
+class QueryCancelled(FederationError):
+    """The query was cancelled (``Federation.interrupt()``, Ctrl-C) before it finished."""
+
+
 class ExecutionError(FederationError):
     """The query was valid but failed while computing its result (e.g. a failed CAST)."""
 

@@ -11,15 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from decimal import Decimal
-from typing import Hashable, Mapping
+from typing import Callable, Hashable, Mapping
 
 import duckdb
 import pyarrow as pa
 
 from .cache import ResultCache
-from .errors import CatalogError, ExecutionError, FederationError, UnsupportedError
+from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, UnsupportedError
 from .plan import Fragment, LanceFragment, Plan, fragment_name
-from .sources.base import Source
+from .sources.base import Running, Source
+
+Progress = Callable[[int, int], None]
+
+
+def _check(running: Running) -> None:
+    if running.cancelled.is_set():
+        raise QueryCancelled("The query was cancelled")
 
 
 class Executor:
@@ -28,26 +35,63 @@ class Executor:
         self.duck = duck
         self.cache = cache
         self._duck_lock = threading.Lock()
+        self._running: set[Running] = set()
+        self._running_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._duck_lock:
             return self.duck.cursor()
 
     # ------------------------------------------------------------ running
-    def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True) -> tuple[pa.Table, bool]:
-        """The plan's result, and whether it came from the cache."""
+    def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True,
+            progress: Progress | None = None) -> tuple[pa.Table, bool]:
+        """The plan's result, and whether it came from the cache.
+
+        ``progress(done, total)`` is called as steps (fragments, then DuckDB) finish.
+        """
+        running = Running()
+        with self._running_lock:
+            self._running.add(running)
+        try:
+            return self._run(plan, params, use_cache, progress, running)
+        except FederationError as exc:
+            if running.cancelled.is_set() and not isinstance(exc, QueryCancelled):
+                raise QueryCancelled("The query was cancelled") from exc
+            raise
+        finally:
+            with self._running_lock:
+                self._running.discard(running)
+
+    def interrupt(self) -> int:
+        """Cancel every query in flight; returns how many there were."""
+        with self._running_lock:
+            running = list(self._running)
+        for query in running:
+            query.cancel()
+        return len(running)
+
+    def _run(self, plan, params, use_cache, progress, running: Running):
         versions = {name: self._version(name, plan) for name in sorted(plan.sources)}
         key = ("query", plan, freeze(params), tuple(sorted(versions.items())))
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit, True
-        tables = [self._fragment(f, params, versions[f.source], use_cache) for f in plan.fragments]
+        total = len(plan.fragments) + (plan.sql is not None)
+        tables = []
+        for fragment in plan.fragments:
+            _check(running)
+            tables.append(self._fragment(fragment, params, versions[fragment.source], use_cache, running))
+            if progress:
+                progress(len(tables), total)
+        _check(running)
         if plan.sql is None:
             result = shape(tables[0], plan.output)
         else:
             result = self.duckdb(plan.sql, {fragment_name(i): t for i, t in enumerate(tables)},
-                                 {p: duck_value(params[p]) for p in plan.sql_params})
+                                 {p: duck_value(params[p]) for p in plan.sql_params}, running)
+            if progress:
+                progress(total, total)
         if use_cache:
             self.cache.put(key, result)
         return result, False
@@ -56,23 +100,25 @@ class Executor:
         tables = tuple(sorted({f.table for f in plan.fragments if f.source == source and isinstance(f, LanceFragment)}))
         return self.sources[source].version(tables)
 
-    def _fragment(self, fragment: Fragment, params, version, use_cache: bool) -> pa.Table:
+    def _fragment(self, fragment: Fragment, params, version, use_cache: bool, running: Running) -> pa.Table:
         key = ("fragment", fragment, freeze(fragment.bind(params)), version)
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit
-        table = self.sources[fragment.source].execute(fragment, params)
+        table = self.sources[fragment.source].execute(fragment, params, running)
         if use_cache:
             self.cache.put(key, table)
         return table
 
-    def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object]) -> pa.Table:
+    def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object],
+               running: Running | None = None) -> pa.Table:
         cursor = self.cursor()
         try:
             for name, table in tables.items():
                 cursor.register(name, table)
-            return cursor.sql(sql, params=dict(params) or None).to_arrow_table()
+            with (running or Running()).on_cancel(cursor.interrupt):
+                return cursor.sql(sql, params=dict(params) or None).to_arrow_table()
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, sql) from exc
         finally:

@@ -64,7 +64,13 @@ class Fragment:
 
 @dataclass(frozen=True)
 class SqlFragment(Fragment):
-    """SQL for a SQLite source; ``params`` are positional (?1, ?2, ...) in order."""
+    """SQL for a SQLite source; ``params`` bind ``:name`` placeholders.
+
+    ``whole_query``: a query of arbitrary cost (joins, aggregates), run where it can
+    be interrupted; a plain scan is bounded by the table and runs where it is fastest.
+    """
+
+    whole_query: bool = False
 
     kind = "SQLite"
 

@@ -356,3 +356,51 @@ def test_explain_without_parameter_values(fed):
         fed.explain("SELECT * FROM VECTOR_SEARCH(knowledge.docs, $q, top_k => $k)")
     with pytest.raises(ParameterError, match=r"No value for \$city"):
         fed.query("SELECT name FROM state.people WHERE city = $city")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # long-running in SQLite, run whole there: a 200-million-row join counted
+        "SELECT COUNT(*) FROM state.orders a CROSS JOIN state.orders b CROSS JOIN state.people c "
+        "WHERE a.amount + b.amount > c.score",
+        # the same size of join across sources, in DuckDB
+        "SELECT COUNT(*) FROM graph.Person c CROSS JOIN state.orders a CROSS JOIN state.orders b "
+        "WHERE a.amount + b.amount > c.age",
+        # long-running in Kuzu: every walk of up to 9 hops
+        "SELECT COUNT(*) FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]-{1,9}(b:Person) COLUMNS (b.id AS id)) g",
+    ],
+    ids=["sqlite", "duckdb", "kuzu"],
+)
+def test_interrupt_cancels_a_running_query(fed, sql):
+    import threading
+    import time
+
+    outcome = {}
+
+    def run():
+        started = time.perf_counter()
+        try:
+            fed.query(sql, cache=False)
+            outcome["result"] = "finished"
+        except federation.QueryCancelled:
+            outcome["result"] = "cancelled"
+        outcome["seconds"] = time.perf_counter() - started
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while fed.interrupt() == 0 and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait until the query is in flight, then cancel it
+    worker.join(30)
+    assert not worker.is_alive()
+    assert outcome["result"] == "cancelled", outcome
+    # the federation stays usable
+    assert fed.query("SELECT COUNT(*) FROM state.people").fetchall() == [(200,)]
+
+
+def test_progress_reports_each_step(fed):
+    steps = []
+    fed.query("SELECT p.name FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False,
+              progress=lambda done, total: steps.append((done, total)))
+    assert steps == [(1, 3), (2, 3), (3, 3)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from typing import Mapping
 
@@ -53,11 +54,16 @@ class Source(ABC):
         """A fragment returning ``columns`` of every row of ``table``."""
 
     @abstractmethod
-    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table: ...
+    def _execute(self, fragment: Fragment, params: Mapping[str, object], running: "Running") -> pa.Table: ...
 
-    def execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
-        """Run a fragment; any engine failure becomes one ``SourceError``."""
-        table = self._guard(lambda: self._execute(fragment, params), fragment.text)
+    def execute(self, fragment: Fragment, params: Mapping[str, object], running: "Running | None" = None) -> pa.Table:
+        """Run a fragment; any engine failure becomes one ``SourceError``.
+
+        ``running`` is the query's cancellation token: a source registers with it how
+        to interrupt the engine call in flight.
+        """
+        running = running or Running()
+        table = self._guard(lambda: self._execute(fragment, params, running), fragment.text)
         return conform(table, fragment, self.name)
 
     def close(self) -> None:
@@ -75,6 +81,57 @@ class Source(ABC):
 
     def describe(self) -> str:
         return f"{self.kind} {self.options.get('path') or self.options.get('uri') or ''}".strip()
+
+
+class Running:
+    """One query in flight: a cancelled flag and how to interrupt what it runs now."""
+
+    # An interrupt that arrives just before the engine starts its call is lost, so
+    # a cancelled query's registered interrupts are repeated until its calls return.
+    REPEAT_SECONDS = 0.02
+
+    def __init__(self):
+        self.cancelled = threading.Event()
+        self._interrupts: list = []
+        self._lock = threading.Lock()
+
+    def on_cancel(self, interrupt):
+        """Register ``interrupt()`` for the engine call in its ``with`` block."""
+        running = self
+
+        class _Registration:
+            def __enter__(self):
+                if running.cancelled.is_set():
+                    from ..errors import QueryCancelled
+
+                    raise QueryCancelled("The query was cancelled")
+                with running._lock:
+                    running._interrupts.append(interrupt)
+
+            def __exit__(self, *exc):
+                with running._lock:
+                    running._interrupts.remove(interrupt)
+
+        return _Registration()
+
+    def cancel(self) -> None:
+        if self.cancelled.is_set():
+            return
+        self.cancelled.set()
+        threading.Thread(target=self._interrupt_until_idle, name="federation-cancel", daemon=True).start()
+
+    def _interrupt_until_idle(self) -> None:
+        while True:
+            with self._lock:
+                interrupts = list(self._interrupts)
+            if not interrupts:
+                return
+            for interrupt in interrupts:
+                try:
+                    interrupt()
+                except Exception:  # noqa: BLE001 - the call may have finished meanwhile
+                    pass
+            time.sleep(self.REPEAT_SECONDS)
 
 
 class PerThread:

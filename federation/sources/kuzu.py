@@ -21,7 +21,7 @@ from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
-from .base import PerThread, Source, file_stats
+from .base import PerThread, Running, Source, file_stats
 
 _KUZU_TYPES = {
     "INT64": pa.int64(), "INT32": pa.int32(), "INT16": pa.int16(), "INT8": pa.int8(),
@@ -81,12 +81,14 @@ class KuzuSource(Source):
             return None
         return file_stats(str(self.path), f"{self.path}.wal")
 
-    def _query(self, cypher: str, params: Mapping[str, object] | None = None) -> pa.Table:
-        result = self._connections.get().execute(cypher, dict(params or {}))
-        try:
-            return result.get_as_arrow()
-        finally:
-            result.close()
+    def _query(self, cypher: str, params: Mapping[str, object] | None = None, running: Running | None = None) -> pa.Table:
+        connection = self._connections.get()
+        with (running or Running()).on_cancel(connection.interrupt):
+            result = connection.execute(cypher, dict(params or {}))
+            try:
+                return result.get_as_arrow()
+            finally:
+                result.close()
 
     def _load_tables(self) -> dict[str, TableInfo]:
         tables = {}
@@ -180,7 +182,7 @@ class KuzuSource(Source):
         return f"({inner})"
 
     # ------------------------------------------------------------ run
-    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+    def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         bound = {k.lstrip("$"): _kuzu_value(v) for k, v in fragment.bind(params).items()}
         used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", fragment.text))
         if used != set(bound):
@@ -190,7 +192,7 @@ class KuzuSource(Source):
                 f"parameters in the statement {sorted(used)} differ from the bound values {sorted(bound)}",
                 fragment=fragment.text,
             )
-        return self._query(fragment.text, bound)
+        return self._query(fragment.text, bound, running)
 
 
 @dataclass(frozen=True)

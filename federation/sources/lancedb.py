@@ -23,7 +23,7 @@ from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, type_family, value_family
 from ..errors import ParameterError, SourceError, UnsupportedError
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
-from .base import Source
+from .base import Running, Source
 
 METRICS = ("l2", "cosine", "dot")
 DISTANCE = "_distance"
@@ -144,7 +144,8 @@ class LanceSource(Source):
                              where=prefilter, vector=vector, column_types=table_types(table))
 
     # ------------------------------------------------------------ run
-    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+    def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
+        # LanceDB calls cannot be interrupted; a cancelled query stops after this one.
         assert isinstance(fragment, LanceFragment)
         table = self._table(fragment.table)
         if fragment.vector is None:

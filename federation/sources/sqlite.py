@@ -19,7 +19,7 @@ from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import SourceError
 from ..plan import Fragment, ParamRef, SqlFragment
-from .base import PerThread, Source, file_stats
+from .base import PerThread, Running, Source, file_stats
 
 
 def affinity_type(declared: str) -> pa.DataType | None:
@@ -46,6 +46,7 @@ class SqliteSource(Source):
         self.path = Path(str(options["path"]))
         self._uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
         self._connections = PerThread(self._open_adbc)
+        self._interruptible = PerThread(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------ connections
@@ -76,9 +77,31 @@ class SqliteSource(Source):
     def close(self) -> None:
         with self._lock:
             self._connections.close()
+            self._interruptible.close()
             if self._meta is not None:
                 self._meta.close()
                 self._meta = None
+
+    def _open_interruptible(self) -> sqlite3.Connection:
+        """A stdlib connection: slower to Arrow than ADBC, but it can be interrupted
+        (ADBC's SQLite driver implements no cancel), and it takes an authorizer."""
+        self._check_file()
+        connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        connection.execute("PRAGMA case_sensitive_like = ON")
+        connection.execute("PRAGMA query_only = ON")
+        connection.set_authorizer(_read_only_authorizer)
+        return connection
+
+    def _execute_interruptible(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
+        connection = self._interruptible.get()
+        values = {name: _sqlite_value(value) for name, value in fragment.bind(params).items()}
+        with running.on_cancel(connection.interrupt):
+            cursor = connection.execute(fragment.text, values)
+            try:
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return rows_to_arrow(rows, fragment.columns, fragment.types, self.name)
 
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = ()) -> object:
@@ -114,19 +137,23 @@ class SqliteSource(Source):
         """A whole query for this database; ``exp.Placeholder`` nodes are user parameters."""
         sql = tree.sql(dialect="sqlite")
         order = placeholder_order(sql)
-        return SqlFragment(self.name, sql, columns, tuple((f":{n}", ParamRef(n)) for n in order), types)
+        return SqlFragment(self.name, sql, columns, tuple((n, ParamRef(n)) for n in order), types,
+                           whole_query=True)
 
     def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
         """Whether this database computes the whole ``query`` exactly as DuckDB does."""
         return exact_in_sqlite(query, tables, params)
 
     # ------------------------------------------------------------ run
-    def _execute(self, fragment: Fragment, params: Mapping[str, object]) -> pa.Table:
+    def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
+        if getattr(fragment, "whole_query", False):
+            return self._execute_interruptible(fragment, params, running)
         values = tuple(_sqlite_value(v) for v in fragment.bind(params).values())
         cursor = self._connections.get().cursor()
         try:
-            cursor.execute(fragment.text, values or None)
-            return cursor.fetch_arrow_table()
+            with running.on_cancel(cursor.adbc_cancel):
+                cursor.execute(fragment.text, values or None)
+                return cursor.fetch_arrow_table()
         finally:
             cursor.close()
 
@@ -350,6 +377,40 @@ def _common(families: list[str | None]) -> str:
     if None in known or len(known) > 1:
         raise _NotExact
     return known.pop() if known else "null"
+
+
+_DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
+_READ_ONLY_PRAGMAS = {"case_sensitive_like", "query_only", "data_version", "table_info", "table_xinfo"}
+
+
+def _read_only_authorizer(action, arg1, arg2, database, trigger):
+    """Deny what could write or reach beyond the file, even if SQL asked for it:
+    ATTACH/DETACH, pragmas other than the read-only ones the engine uses, writes to
+    the schema, and extension loading."""
+    if action in _DENIED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() not in _READ_ONLY_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str) -> pa.Table:
+    """Python rows as Arrow, typed as expected where the values allow it."""
+    columns = list(zip(*rows)) if rows else [() for _ in names]
+    arrays = []
+    for i, name in enumerate(names):
+        values = list(columns[i])
+        expected = types[i] if i < len(types) else None
+        try:
+            arrays.append(pa.array(values, type=expected) if expected is not None else pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            try:
+                arrays.append(pa.array(values))  # e.g. 0/1 where DuckDB says BOOLEAN: cast later
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+                raise SourceError(source, f"column {name!r} holds values of several types ({exc})") from exc
+    return pa.Table.from_arrays(arrays, names=list(names))
 
 
 def _sqlite_value(value: object) -> object:
