@@ -347,6 +347,7 @@ class QueryStatement(Node):
 @dataclass(frozen=True)
 class Explain(Node):
     query: Query
+    analyze: bool = False  # EXPLAIN ANALYZE: run it and report what each step did
     pos: Pos = _pos()
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
-from .errors import FederationError
+from .errors import FederationError, QueryCancelled
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -45,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--file", "-f", type=Path, help="read the query from a file")
     explain.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
                          help="bind $NAME, as for query")
+    explain.add_argument("--analyze", action="store_true",
+                         help="run the query and show each step's rows, time and cache use")
 
     with_config(commands.add_parser("sources", help="list the configured sources"))
     tables = with_config(commands.add_parser("tables", help="list tables, of all sources or one"))
@@ -108,6 +112,51 @@ def _render(table, fmt: str, max_rows: int | None) -> str:
     return format_table(table, max_rows=max_rows)
 
 
+PROGRESS_AFTER = 1.0  # seconds before a running query shows progress on a terminal
+
+
+def _cancellable(fed, work):
+    """Run ``work(progress)`` in a worker thread, so that Ctrl-C here cancels the
+    query (``fed.interrupt()``) instead of killing a thread mid-call; show progress
+    on stderr once it has run for a second, if stderr is a terminal."""
+    state = {"done": 0, "total": 0}
+    outcome: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        state.update(done=done, total=total)
+
+    def target() -> None:
+        try:
+            outcome["value"] = work(progress)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="federation-query", daemon=True)
+    started = time.monotonic()
+    worker.start()
+    shown = False
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+            elapsed = time.monotonic() - started
+            if worker.is_alive() and elapsed > PROGRESS_AFTER and sys.stderr.isatty():
+                steps = f"{state['done']}/{state['total']} steps" if state["total"] else "planning"
+                sys.stderr.write(f"\r  running: {steps}, {elapsed:.1f} s ")
+                sys.stderr.flush()
+                shown = True
+    except KeyboardInterrupt:
+        fed.interrupt()
+        worker.join()
+        raise QueryCancelled("The query was cancelled") from None
+    finally:
+        if shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _connect(args):
     from .engine import connect
 
@@ -127,8 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FederationError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("Interrupted", file=sys.stderr)
+    except (KeyboardInterrupt, QueryCancelled):
+        print("Cancelled", file=sys.stderr)
         return 130
     return 0
 
@@ -141,7 +190,9 @@ def _run(args) -> int:
         return 0
     with _connect(args) as fed:
         if args.command == "query":
-            result = fed.query(_query_text(args), _params(args.param), cache=not args.no_cache)
+            text, params = _query_text(args), _params(args.param)
+            result = _cancellable(fed, lambda progress: fed.query(text, params, cache=not args.no_cache,
+                                                                  progress=progress))
             text = _render(result.to_arrow(), args.format, args.max_rows)
             text = text if text.endswith("\n") else text + "\n"
             if args.output:
@@ -149,7 +200,8 @@ def _run(args) -> int:
             else:
                 sys.stdout.write(text)
         elif args.command == "explain":
-            print(fed.explain(_query_text(args), _params(args.param)))
+            text, params = _query_text(args), _params(args.param)
+            print(_cancellable(fed, lambda progress: fed.explain(text, params, analyze=args.analyze)))
         elif args.command == "sources":
             print(_render(fed.query("SHOW SOURCES").to_arrow(), "table", None))
         elif args.command == "tables":

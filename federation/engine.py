@@ -6,6 +6,7 @@ The pipeline reads in one function (``Federation._run``): parse -> plan -> execu
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -74,8 +75,8 @@ class Federation:
             table, cached = self._executor.run(plan, params, use_cache=cache, progress=progress)
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
-            plan = self._planner.plan(statement.query, params, unbound_ok=True)
-            return Result(pa.table({"plan": plan.pretty().split("\n")}))
+            text = self._explain(statement, params, cache)
+            return Result(pa.table({"plan": text.split("\n")}))
         if params:
             raise ParameterError(f"{_STATEMENT_NAMES[type(statement)]} takes no parameters")
         return Result(self._meta(statement))
@@ -94,9 +95,36 @@ class Federation:
             raise UnsupportedError("Only queries have a plan")
         return self._planner.plan(statement.query, dict(params or {}), unbound_ok=True)
 
-    def explain(self, text: str, params: Mapping[str, object] | None = None) -> str:
-        """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request."""
-        return self.plan(text, params).pretty()
+    def explain(self, text: str, params: Mapping[str, object] | None = None, *, analyze: bool = False,
+                cache: bool = True) -> str:
+        """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request.
+
+        With ``analyze``, the query runs and each step shows the rows it returned,
+        its time and whether the cache answered it, followed by the totals.
+        """
+        self._check_open()
+        statement = parse(text)
+        if isinstance(statement, ast.QueryStatement):
+            statement = ast.Explain(statement.query, analyze=analyze)
+        if not isinstance(statement, ast.Explain):
+            raise UnsupportedError("Only queries have a plan")
+        if analyze and not statement.analyze:
+            statement = ast.Explain(statement.query, analyze=True)
+        return self._explain(statement, dict(params or {}), cache)
+
+    def _explain(self, statement: ast.Explain, params: dict, cache: bool) -> str:
+        if not statement.analyze:
+            return self._planner.plan(statement.query, params, unbound_ok=True).pretty()
+        started = time.perf_counter()
+        plan = self._planner.plan(statement.query, params)
+        planned = time.perf_counter()
+        profile: list = []
+        table, hit = self._executor.run(plan, params, use_cache=cache, profile=profile)
+        done = time.perf_counter()
+        text = plan.pretty({step.name: step for step in profile})
+        answer = "the result cache" if hit else "the steps above"
+        return (f"{text}\n{table.num_rows} rows from {answer}; plan {1000 * (planned - started):.1f} ms,"
+                f" execute {1000 * (done - planned):.1f} ms")
 
     def interrupt(self) -> int:
         """Cancel every query running on this federation, from any thread (Ctrl-C in

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Hashable, Mapping
 
@@ -22,6 +24,16 @@ from .plan import Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one step of a query did, for EXPLAIN ANALYZE."""
+
+    name: str  # a fragment's name, or "DuckDB"
+    rows: int
+    seconds: float
+    cache_hit: bool
 
 
 def _check(running: Running) -> None:
@@ -44,16 +56,17 @@ class Executor:
 
     # ------------------------------------------------------------ running
     def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True,
-            progress: Progress | None = None) -> tuple[pa.Table, bool]:
+            progress: Progress | None = None, profile: list[Step] | None = None) -> tuple[pa.Table, bool]:
         """The plan's result, and whether it came from the cache.
 
-        ``progress(done, total)`` is called as steps (fragments, then DuckDB) finish.
+        ``progress(done, total)`` is called as steps (fragments, then DuckDB) finish;
+        ``profile``, when given, receives one ``Step`` per step run.
         """
         running = Running()
         with self._running_lock:
             self._running.add(running)
         try:
-            return self._run(plan, params, use_cache, progress, running)
+            return self._run(plan, params, use_cache, progress, running, profile)
         except FederationError as exc:
             if running.cancelled.is_set() and not isinstance(exc, QueryCancelled):
                 raise QueryCancelled("The query was cancelled") from exc
@@ -70,7 +83,7 @@ class Executor:
             query.cancel()
         return len(running)
 
-    def _run(self, plan, params, use_cache, progress, running: Running):
+    def _run(self, plan, params, use_cache, progress, running: Running, profile):
         versions = {name: self._version(name, plan) for name in sorted(plan.sources)}
         key = ("query", plan, freeze(params), tuple(sorted(versions.items())))
         if use_cache:
@@ -79,17 +92,24 @@ class Executor:
                 return hit, True
         total = len(plan.fragments) + (plan.sql is not None)
         tables = []
-        for fragment in plan.fragments:
+        for i, fragment in enumerate(plan.fragments):
             _check(running)
-            tables.append(self._fragment(fragment, params, versions[fragment.source], use_cache, running))
+            started = time.perf_counter()
+            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
+            tables.append(table)
+            if profile is not None:
+                profile.append(Step(fragment_name(i), table.num_rows, time.perf_counter() - started, hit))
             if progress:
                 progress(len(tables), total)
         _check(running)
         if plan.sql is None:
             result = shape(tables[0], plan.output)
         else:
+            started = time.perf_counter()
             result = self.duckdb(plan.sql, {fragment_name(i): t for i, t in enumerate(tables)},
                                  {p: duck_value(params[p]) for p in plan.sql_params}, running)
+            if profile is not None:
+                profile.append(Step("DuckDB", result.num_rows, time.perf_counter() - started, False))
             if progress:
                 progress(total, total)
         if use_cache:
@@ -100,16 +120,17 @@ class Executor:
         tables = tuple(sorted({f.table for f in plan.fragments if f.source == source and isinstance(f, LanceFragment)}))
         return self.sources[source].version(tables)
 
-    def _fragment(self, fragment: Fragment, params, version, use_cache: bool, running: Running) -> pa.Table:
+    def _fragment(self, fragment: Fragment, params, version, use_cache: bool,
+                  running: Running) -> tuple[pa.Table, bool]:
         key = ("fragment", fragment, freeze(fragment.bind(params)), version)
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
-                return hit
+                return hit, True
         table = self.sources[fragment.source].execute(fragment, params, running)
         if use_cache:
             self.cache.put(key, table)
-        return table
+        return table, False
 
     def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object],
                running: Running | None = None) -> pa.Table:

@@ -167,7 +167,7 @@ class _ToAst(Transformer):
         return ast.QueryStatement(children[0], pos=_pos(meta))
 
     def explain_stmt(self, meta, children):
-        return ast.Explain(children[0], pos=_pos(meta))
+        return ast.Explain(children[-1], analyze=len(children) > 1, pos=_pos(meta))
 
     def show_sources(self, meta, children):
         return ast.ShowSources(pos=_pos(meta))

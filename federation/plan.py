@@ -121,12 +121,22 @@ class Plan:
     def sources(self) -> frozenset[str]:
         return frozenset(f.source for f in self.fragments)
 
-    def pretty(self) -> str:
+    def pretty(self, steps: Mapping[str, object] | None = None) -> str:
+        """The plan tree; with ``steps`` (name -> executor Step), what each step did."""
+        steps = steps or {}
+
+        def actual(name: str) -> str:
+            step = steps.get(name)
+            if step is None:
+                return ""
+            hit = ", cache hit" if step.cache_hit else ""
+            return f"   [{step.rows} rows, {step.seconds * 1000:.1f} ms{hit}]"
+
         lines = []
         if self.sql is None:
             lines.append("Result: the whole query runs in one source")
         else:
-            lines.append("DuckDB: " + self.sql.replace("\n", "\n  "))
+            lines.append("DuckDB: " + self.sql.replace("\n", "\n  ") + actual("DuckDB"))
             if self.sql_params:
                 lines.append("  params: " + ", ".join(f"${p}" for p in self.sql_params))
         for i, fragment in enumerate(self.fragments):
@@ -134,7 +144,7 @@ class Plan:
             branch, rest = ("└─ ", "   ") if last else ("├─ ", "│  ")
             body = fragment.pretty().split("\n")
             head = f"{fragment_name(i)} " if self.sql is not None else ""
-            lines.append(branch + head + body[0])
+            lines.append(branch + head + body[0] + actual(fragment_name(i)))
             lines.extend(rest + "  " + line for line in body[1:])
         return "\n".join(lines)
 

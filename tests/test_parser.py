@@ -284,3 +284,9 @@ def test_syntax_error_lists_what_was_expected():
     with pytest.raises(QuerySyntaxError) as info:
         parse("SELECT a FROM t ORDER a")
     assert "expected 'BY'" in str(info.value)
+
+
+def test_explain_analyze():
+    assert parse("EXPLAIN ANALYZE SELECT 1").analyze
+    assert not parse("EXPLAIN SELECT 1").analyze
+    assert parse_query("SELECT analyze FROM t").body.items[0].expr == ast.Column("analyze")

@@ -61,18 +61,9 @@ class SqliteSource(Source):
             self._meta = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
         return self._meta
 
-    def _open_adbc(self):
-        from adbc_driver_sqlite import dbapi
-
+    def _open_adbc(self) -> "_Adbc":
         self._check_file()
-        # autocommit: otherwise ADBC holds a read transaction open, and a writer in
-        # another process waits on our SHARED lock ("database is locked").
-        connection = dbapi.connect(self._uri, autocommit=True)
-        cursor = connection.cursor()
-        # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
-        cursor.execute("PRAGMA case_sensitive_like = ON")
-        cursor.close()
-        return connection
+        return _Adbc(self._uri)
 
     def close(self) -> None:
         with self._lock:
@@ -148,14 +139,8 @@ class SqliteSource(Source):
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         if getattr(fragment, "whole_query", False):
             return self._execute_interruptible(fragment, params, running)
-        values = tuple(_sqlite_value(v) for v in fragment.bind(params).values())
-        cursor = self._connections.get().cursor()
-        try:
-            with running.on_cancel(cursor.adbc_cancel):
-                cursor.execute(fragment.text, values or None)
-                return cursor.fetch_arrow_table()
-        finally:
-            cursor.close()
+        # A scan: bounded by the table's size, no parameters; ADBC returns Arrow directly.
+        return self._connections.get().query(fragment.text)
 
 
 def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
@@ -381,6 +366,44 @@ def _common(families: list[str | None]) -> str:
 
 _DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
 _READ_ONLY_PRAGMAS = {"case_sensitive_like", "query_only", "data_version", "table_info", "table_xinfo"}
+
+
+class _Adbc:
+    """An ADBC SQLite connection through the driver manager's low-level API.
+
+    The DB-API wrapper imports pandas and polars (about a second); this does not.
+    Autocommit, or ADBC holds a read transaction open and a writer in another
+    process waits on our SHARED lock ("database is locked").
+    """
+
+    def __init__(self, uri: str):
+        import adbc_driver_manager
+        import adbc_driver_sqlite
+
+        self._manager = adbc_driver_manager
+        self._database = adbc_driver_sqlite.connect(uri)
+        self._connection = adbc_driver_manager.AdbcConnection(self._database)
+        self._connection.set_autocommit(True)
+        # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
+        self._statement("PRAGMA case_sensitive_like = ON", update=True)
+
+    def _statement(self, sql: str, update: bool = False):
+        statement = self._manager.AdbcStatement(self._connection)
+        try:
+            statement.set_sql_query(sql)
+            if update:
+                return statement.execute_update()
+            handle, _ = statement.execute_query()
+            return pa.RecordBatchReader.from_stream(handle).read_all()
+        finally:
+            statement.close()
+
+    def query(self, sql: str) -> pa.Table:
+        return self._statement(sql)
+
+    def close(self) -> None:
+        self._connection.close()
+        self._database.close()
 
 
 def _read_only_authorizer(action, arg1, arg2, database, trigger):
