@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     tables.add_argument("source", nargs="?", help="only this source's tables")
     describe = with_config(commands.add_parser("describe", help="list a table's columns"))
     describe.add_argument("table", help="SOURCE.TABLE")
+    # The interactive shell (federation/repl.py).
+    with_config(commands.add_parser("repl", help="an interactive shell: completion, history, meta-commands"))
 
     demo = commands.add_parser("demo", help="build a sample multi-agent workspace and run showcase queries")
     demo.add_argument("path", nargs="?", default="federation-demo",
@@ -173,12 +175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except _Usage as exc:
         parser.error(str(exc))  # exits with 2
-    except FederationError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
     except (KeyboardInterrupt, QueryCancelled):
         print("Cancelled", file=sys.stderr)
         return 130
+    except FederationError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -188,6 +190,10 @@ def _run(args) -> int:
 
         run_demo(args.path)
         return 0
+    if args.command == "repl":  # the interactive shell (federation/repl.py)
+        from .repl import main as run_repl
+
+        return run_repl(args.config)
     with _connect(args) as fed:
         if args.command == "query":
             text, params = _query_text(args), _params(args.param)

@@ -91,6 +91,8 @@ class Executor:
             if hit is not None:
                 return hit, True
         total = len(plan.fragments) + (plan.sql is not None)
+        if progress:
+            progress(0, total)
         tables = []
         for i, fragment in enumerate(plan.fragments):
             _check(running)

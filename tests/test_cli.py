@@ -129,3 +129,43 @@ def test_cli_docs_show_every_command_and_option():
             for option in action.option_strings:
                 assert option in block, f"docs/cli.md: `{name}` lacks {option}; run make docs"
         assert f"## {name}" in page
+
+
+LONG_QUERY = ("SELECT COUNT(*) FROM state.audit_log a CROSS JOIN state.audit_log b CROSS JOIN state.tasks c "
+              "WHERE a.id + b.id > c.priority")
+
+
+def test_ctrl_c_cancels_the_query_and_exits_130(workspace):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "federation", "query", LONG_QUERY], cwd=workspace,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)  # imports and planning done; the join is running
+    assert proc.poll() is None, "the query should still be running"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Cancelled" in err and "Traceback" not in err
+
+
+def test_explain_analyze_from_the_cli(workspace):
+    proc = run("explain", "--analyze", "SELECT COUNT(*) FROM state.agents a JOIN graph.Agent b ON a.id = b.id",
+               cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    assert "[40 rows," in proc.stdout and "1 rows from the steps above" in proc.stdout
+
+
+def test_progress_shows_on_a_terminal_only(workspace):
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(sys.executable, ["-m", "federation", "query", LONG_QUERY], cwd=str(workspace),
+                          encoding="utf-8", timeout=60, dimensions=(24, 120))
+    child.expect(r"running: \d/\d steps")
+    child.sendintr()
+    child.expect("Cancelled")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    # not a terminal: no progress text in the captured stderr
+    proc = run("query", "SELECT COUNT(*) FROM state.agents", cwd=workspace)
+    assert "running:" not in proc.stderr

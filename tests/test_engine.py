@@ -403,7 +403,7 @@ def test_progress_reports_each_step(fed):
     steps = []
     fed.query("SELECT p.name FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False,
               progress=lambda done, total: steps.append((done, total)))
-    assert steps == [(1, 3), (2, 3), (3, 3)]
+    assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
 
 
 def test_explain_analyze_reports_actual_rows_per_step(fed):
