@@ -32,3 +32,10 @@ def load_ipython_extension(ipython) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    """``%unload_ext federation``: closes the federation the magics opened."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

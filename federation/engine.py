@@ -72,7 +72,8 @@ class Federation:
         params = dict(params or {})
         if isinstance(statement, ast.QueryStatement):
             plan = self._planner.plan(statement.query, params)
-            table, cached = self._executor.run(plan, params, use_cache=cache, progress=progress)
+            table, cached = self._interruptible(
+                lambda: self._executor.run(plan, params, use_cache=cache, progress=progress))
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
             text = self._explain(statement, params, cache)
@@ -125,6 +126,36 @@ class Federation:
         answer = "the result cache" if hit else "the steps above"
         return (f"{text}\n{table.num_rows} rows from {answer}; plan {1000 * (planned - started):.1f} ms,"
                 f" execute {1000 * (done - planned):.1f} ms")
+
+    def _interruptible(self, work):
+        """Run ``work()`` so that Ctrl-C cancels it.
+
+        Python handles a signal only between bytecodes, so on the main thread a
+        native engine call would ignore Ctrl-C until it returned. There the work runs
+        in a helper thread while this one waits, turning Ctrl-C into ``interrupt()``.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return work()
+        outcome: dict = {}
+
+        def target() -> None:
+            try:
+                outcome["value"] = work()
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=target, name="federation-query", daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(0.05)
+        except KeyboardInterrupt:
+            self.interrupt()
+            worker.join()
+            raise
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
     def interrupt(self) -> int:
         """Cancel every query running on this federation, from any thread (Ctrl-C in

@@ -41,7 +41,8 @@ class Result:
             import polars
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("Result.pl() needs polars: pip install 'federation[polars]'") from exc
-        return polars.from_arrow(self._table)
+        # polars cannot hold two columns of one name: suffix repeats as DuckDB does (id, id_1)
+        return polars.from_arrow(self._table.rename_columns(unique_names(self._table.column_names)))
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         columns = [c.to_pylist() for c in self._table.columns]
@@ -57,3 +58,22 @@ class Result:
         from .formatting import format_table
 
         return format_table(self._table)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    taken = set(names)
+    out = []
+    for name in names:
+        if name not in seen:
+            seen[name] = 0
+            out.append(name)
+            continue
+        while True:
+            seen[name] += 1
+            candidate = f"{name}_{seen[name]}"
+            if candidate not in taken:
+                break
+        taken.add(candidate)
+        out.append(candidate)
+    return out

@@ -421,3 +421,35 @@ def test_explain_analyze_reports_actual_rows_per_step(fed):
     # the statement form gives the same lines
     lines = fed.query("EXPLAIN ANALYZE " + sql).to_arrow().column("plan").to_pylist()
     assert lines[0].startswith("DuckDB:") and "rows" in lines[-1]
+
+
+def test_polars_result_with_repeated_column_names(fed):
+    res = fed.query("SELECT p.id, q.id FROM state.people p JOIN graph.Person q ON q.id = p.id WHERE p.id = 1")
+    assert res.columns == ["id", "id"]
+    assert res.pl().columns == ["id", "id_1"]
+
+
+def test_ctrl_c_on_the_main_thread_cancels_the_query(dataset, tmp_path):
+    """A script's Ctrl-C reaches the engines: the query stops with KeyboardInterrupt."""
+    import json
+    import signal
+    import time
+
+    script = tmp_path / "long.py"
+    script.write_text(
+        "import json, sys, federation\n"
+        f"fed = federation.connect(json.loads({json.dumps(json.dumps(dataset.config))}))\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    fed.query('SELECT COUNT(*) FROM state.orders a CROSS JOIN state.orders b CROSS JOIN state.people c "
+        "WHERE a.amount + b.amount > c.score', cache=False)\n"
+        "    print('finished')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', fed.query('SELECT COUNT(*) FROM state.people').fetchall())\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert out.strip() == "interrupted [(200,)]", err
