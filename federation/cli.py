@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Sequence
 
 from . import __version__
 from .errors import FederationError, QueryCancelled
+from .interrupt import run_interruptibly
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -118,45 +118,30 @@ PROGRESS_AFTER = 1.0  # seconds before a running query shows progress on a termi
 
 
 def _cancellable(fed, work):
-    """Run ``work(progress)`` in a worker thread, so that Ctrl-C here cancels the
-    query (``fed.interrupt()``) instead of killing a thread mid-call; show progress
-    on stderr once it has run for a second, if stderr is a terminal."""
-    state = {"done": 0, "total": 0}
-    outcome: dict = {}
+    """Run ``work(progress)`` so that Ctrl-C cancels the query, showing progress on
+    stderr once it has run for a second, if stderr is a terminal."""
+    state = {"done": 0, "total": 0, "shown": False}
+    started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
         state.update(done=done, total=total)
 
-    def target() -> None:
-        try:
-            outcome["value"] = work(progress)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
-            outcome["error"] = exc
+    def tick() -> None:
+        elapsed = time.monotonic() - started
+        if elapsed > PROGRESS_AFTER and sys.stderr.isatty():
+            steps = f"{state['done']}/{state['total']} steps" if state["total"] else "planning"
+            sys.stderr.write(f"\r  running: {steps}, {elapsed:.1f} s ")
+            sys.stderr.flush()
+            state["shown"] = True
 
-    worker = threading.Thread(target=target, name="federation-query", daemon=True)
-    started = time.monotonic()
-    worker.start()
-    shown = False
     try:
-        while worker.is_alive():
-            worker.join(0.1)
-            elapsed = time.monotonic() - started
-            if worker.is_alive() and elapsed > PROGRESS_AFTER and sys.stderr.isatty():
-                steps = f"{state['done']}/{state['total']} steps" if state["total"] else "planning"
-                sys.stderr.write(f"\r  running: {steps}, {elapsed:.1f} s ")
-                sys.stderr.flush()
-                shown = True
+        return run_interruptibly(lambda: work(progress), fed.interrupt, tick=tick)
     except KeyboardInterrupt:
-        fed.interrupt()
-        worker.join()
         raise QueryCancelled("The query was cancelled") from None
     finally:
-        if shown:
+        if state["shown"]:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 def _connect(args):

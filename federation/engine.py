@@ -19,6 +19,7 @@ from .catalog import Catalog
 from .config import Config, SourceConfig, load
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
+from .interrupt import run_interruptibly
 from .parser import parse
 from .plan import Plan
 from .planner import Planner
@@ -128,34 +129,10 @@ class Federation:
                 f" execute {1000 * (done - planned):.1f} ms")
 
     def _interruptible(self, work):
-        """Run ``work()`` so that Ctrl-C cancels it.
-
-        Python handles a signal only between bytecodes, so on the main thread a
-        native engine call would ignore Ctrl-C until it returned. There the work runs
-        in a helper thread while this one waits, turning Ctrl-C into ``interrupt()``.
-        """
+        """Ctrl-C cancels ``work()`` when it runs on the main thread (see interrupt.py)."""
         if threading.current_thread() is not threading.main_thread():
             return work()
-        outcome: dict = {}
-
-        def target() -> None:
-            try:
-                outcome["value"] = work()
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the calling thread
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=target, name="federation-query", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(0.05)
-        except KeyboardInterrupt:
-            self.interrupt()
-            worker.join()
-            raise
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]
+        return run_interruptibly(work, self.interrupt)
 
     def interrupt(self) -> int:
         """Cancel every query running on this federation, from any thread (Ctrl-C in
