@@ -44,12 +44,12 @@ def format_table(table: pa.Table, *, max_rows: int | None = 20, max_width: int =
     if table.num_columns == 0:
         return footer
 
-    headers = [_truncate(_one_line(name), max_width) for name in table.column_names]
+    headers = [truncate(_one_line(name), max_width) for name in table.column_names]
     columns = [
-        [_truncate(_cell(value), max_width) for value in _values(shown.column(i))]
+        [truncate(cell_text(value), max_width) for value in column_values(shown.column(i))]
         for i in range(shown.num_columns)
     ]
-    right = [_is_numeric(field.type) for field in table.schema]
+    right = [is_numeric(field.type) for field in table.schema]
     widths = [
         max([_width(h), *(_width(c) for c in col)]) for h, col in zip(headers, columns, strict=True)
     ]
@@ -72,7 +72,7 @@ def format_csv(table: pa.Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(table.column_names)
-    columns = [_values(column) for column in table.columns]
+    columns = [column_values(column) for column in table.columns]
     for row in zip(*columns, strict=True):
         writer.writerow(_csv_field(value) for value in row)
     return buffer.getvalue()
@@ -87,7 +87,7 @@ def format_json(table: pa.Table) -> str:
     (`id`, `id_2`) so no value is dropped.
     """
     names = _unique_names(table.column_names)
-    columns = [_values(column) for column in table.columns]
+    columns = [column_values(column) for column in table.columns]
     rows = [
         json.dumps(
             {name: _json_value(value) for name, value in zip(names, row, strict=True)},
@@ -109,18 +109,18 @@ def format_markdown(table: pa.Table) -> str:
         return "| " + " | ".join(cells) + " |"
 
     headers = [_markdown_escape(name) for name in table.column_names]
-    align = ["---:" if _is_numeric(field.type) else "---" for field in table.schema]
-    columns = [[_markdown_escape(_cell(value)) for value in _values(column)] for column in table.columns]
+    align = ["---:" if is_numeric(field.type) else "---" for field in table.schema]
+    columns = [[_markdown_escape(cell_text(value)) for value in column_values(column)] for column in table.columns]
     return "\n".join([line(headers), line(align), *(line(row) for row in zip(*columns, strict=True))])
 
 
-def _values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
+def column_values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
     # Maps come back as dicts instead of lists of (key, value) pairs; "lossy"
     # keeps the last value of a repeated key rather than raising.
     return column.to_pylist(maps_as_pydicts="lossy")
 
 
-def _is_numeric(type_: pa.DataType) -> bool:
+def is_numeric(type_: pa.DataType) -> bool:
     if pa.types.is_dictionary(type_):
         type_ = type_.value_type
     return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
@@ -130,7 +130,7 @@ def _row_count(n: int) -> str:
     return "(1 row)" if n == 1 else f"({n} rows)"
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """The text of a top-level cell: strings bare, everything else via _scalar."""
     if isinstance(value, str):
         return _one_line(value)
@@ -194,7 +194,7 @@ def _width(text: str) -> int:
     return sum(_char_width(c) for c in text)
 
 
-def _truncate(text: str, max_width: int) -> str:
+def truncate(text: str, max_width: int) -> str:
     if _width(text) <= max_width:
         return text
     kept, used = [], 0

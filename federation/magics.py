@@ -37,7 +37,7 @@ from traitlets import Enum, Int
 from . import ast
 from .engine import Federation, connect
 from .errors import FederationError, ParameterError
-from .formatting import _cell, _is_numeric, _truncate, _values, format_table
+from .formatting import cell_text, column_values, format_table, is_numeric, truncate
 from .parser import parse
 
 FORMATS = ("pandas", "polars", "arrow")
@@ -417,12 +417,12 @@ def _text_table(head: pa.Table, total: int) -> str:
 
 
 def _html_table(head: pa.Table, total: int) -> str:
-    aligns = ["right" if _is_numeric(field.type) else "left" for field in head.schema]
+    aligns = ["right" if is_numeric(field.type) else "left" for field in head.schema]
     header = "".join(
         f'<th style="text-align: {align}">{html.escape(name)}</th>' for name, align in zip(head.column_names, aligns)
     )
     rows = []
-    for row in zip(*(_values(column) for column in head.columns)):
+    for row in zip(*(column_values(column) for column in head.columns)):
         cells = "".join(
             f'<td style="text-align: {align}">{_html_cell(value)}</td>' for value, align in zip(row, aligns)
         )
@@ -437,4 +437,4 @@ def _html_table(head: pa.Table, total: int) -> str:
 def _html_cell(value: object) -> str:
     if value is None:
         return "<em>NULL</em>"
-    return html.escape(_truncate(_cell(value), _HTML_CELL_WIDTH))
+    return html.escape(truncate(cell_text(value), _HTML_CELL_WIDTH))
