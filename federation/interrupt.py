@@ -18,8 +18,12 @@ T = TypeVar("T")
 
 def run_interruptibly(work: Callable[[], T], interrupt: Callable[[], object], *,
                       tick: Callable[[], None] | None = None, every: float = 0.1) -> T:
-    """``work()`` in a helper thread; on Ctrl-C call ``interrupt()``, wait for the
-    work to stop, and re-raise KeyboardInterrupt. ``tick()`` runs every ``every`` s."""
+    """``work()`` in a helper thread; ``tick()`` runs every ``every`` seconds.
+
+    On Ctrl-C, ``interrupt()`` is called until the work stops (again and again: the
+    query may still be planning, with nothing yet to interrupt), then the
+    KeyboardInterrupt is re-raised. A second Ctrl-C stops waiting.
+    """
     done = threading.Event()
     outcome: dict = {}
 
@@ -37,8 +41,13 @@ def run_interruptibly(work: Callable[[], T], interrupt: Callable[[], object], *,
             if tick is not None:
                 tick()
     except KeyboardInterrupt:
-        interrupt()
-        done.wait()
+        try:
+            while True:
+                interrupt()
+                if done.wait(every):
+                    break
+        except KeyboardInterrupt:
+            pass
         raise
     if "error" in outcome:
         raise outcome["error"]

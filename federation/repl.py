@@ -13,7 +13,6 @@ import os
 import pydoc
 import shlex
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from .completion import FQLCompleter
 from .engine import Federation, connect
 from .errors import FederationError, did_you_mean
 from .formatting import format_csv, format_json, format_markdown, format_table
+from .interrupt import run_interruptibly
 from .lexer import FQLLexer, ends_statement, parameter_names, scan, split_statements
 
 if TYPE_CHECKING:
@@ -162,58 +162,34 @@ class Shell:
             self.show(value, elapsed)
 
     def _run(self, work: Callable[[Callable[[int, int], None]], T]) -> tuple[bool, T | None, float]:
-        """Run ``work(progress)`` in a worker thread; Ctrl-C cancels it.
+        """Run ``work(progress)`` so that Ctrl-C cancels it (see federation/interrupt.py).
 
         Returns (succeeded, value, seconds) and prints the error of a failure. On
         Ctrl-C it stops the query and raises Cancelled.
         """
-        outcome: dict[str, object] = {}
         steps = [0, 0]
-        # Waited on instead of Thread.join: on Python 3.11 a join interrupted by
-        # Ctrl-C can leave is_alive() false while the thread still runs.
-        done = threading.Event()
+        started = time.perf_counter()
+        status = _Status(self.out)
 
         def progress(finished: int, total: int) -> None:
             steps[:] = [finished, total]
 
-        def target() -> None:
-            try:
-                outcome["value"] = work(progress)
-            except BaseException as exc:  # noqa: BLE001 - reported by the waiting thread
-                outcome["error"] = exc
-            finally:
-                done.set()
+        def tick() -> None:
+            elapsed = time.perf_counter() - started
+            if elapsed > STATUS_AFTER:
+                step = f"step {min(steps[0] + 1, steps[1])} of {steps[1]}, " if steps[1] else ""
+                status.show(f"running: {step}{elapsed:.1f} s (Ctrl-C cancels)")
 
-        started = time.perf_counter()
-        status = _Status(self.out)
-        threading.Thread(target=target, name="fql-query", daemon=True).start()
         try:
-            while not done.wait(0.1):
-                elapsed = time.perf_counter() - started
-                if elapsed > STATUS_AFTER:
-                    step = f"step {min(steps[0] + 1, steps[1])} of {steps[1]}, " if steps[1] else ""
-                    status.show(f"running: {step}{elapsed:.1f} s (Ctrl-C cancels)")
+            value = run_interruptibly(lambda: work(progress), self.fed.interrupt, tick=tick)
         except KeyboardInterrupt:
-            status.clear()
-            self._stop(done)
             raise Cancelled from None
+        except BaseException as exc:  # noqa: BLE001 - reported; the session goes on
+            self._report(exc)
+            return False, None, time.perf_counter() - started
         finally:
             status.clear()
-        elapsed = time.perf_counter() - started
-        if "error" in outcome:
-            self._report(outcome["error"])  # type: ignore[arg-type]
-            return False, None, elapsed
-        return True, outcome["value"], elapsed  # type: ignore[return-value]
-
-    def _stop(self, done: threading.Event) -> None:
-        """Interrupt the query until it ends (a second Ctrl-C stops waiting)."""
-        try:
-            while True:
-                self.fed.interrupt()  # again each time: the query may not have started yet
-                if done.wait(0.1):
-                    break
-        except KeyboardInterrupt:
-            pass
+        return True, value, time.perf_counter() - started
 
     def _report(self, exc: BaseException) -> None:
         if isinstance(exc, FederationError):
