@@ -13,6 +13,7 @@ from .errors import (
     FederationError,
     ParameterError,
     QueryCancelled,
+    QueryTimeout,
     QuerySyntaxError,
     SourceError,
     UnsupportedError,
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "connect", "Federation", "Result", "FederationError", "QuerySyntaxError", "CatalogError",
     "ParameterError", "UnsupportedError", "SourceError", "ExecutionError", "ConfigError", "QueryCancelled",
+    "QueryTimeout",
 ]
 
 

@@ -4,6 +4,9 @@
 [cache]
 max_bytes = "256MiB"         # bytes of Arrow data kept; 0 turns the cache off
 
+[query]
+timeout = 30                 # seconds a query may run (default: no limit)
+
 [sources.state]
 type = "sqlite"
 path = "state.db"            # relative paths resolve against this file's folder
@@ -55,6 +58,7 @@ class Config:
     sources: tuple[SourceConfig, ...]
     cache_bytes: int = DEFAULT_CACHE_BYTES
     origin: str = "<dict>"
+    timeout: float | None = None  # seconds a query may run by default; None: no limit
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -72,9 +76,10 @@ def load(config: str | Path | Mapping[str, Any]) -> Config:
 
 
 def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
-    unknown = sorted(set(data) - {"sources", "cache"})
+    unknown = sorted(set(data) - {"sources", "cache", "query"})
     if unknown:
-        raise ConfigError(f"{origin}: unknown section {unknown[0]!r}." + did_you_mean(unknown[0], ["sources", "cache"]))
+        raise ConfigError(f"{origin}: unknown section {unknown[0]!r}."
+                          + did_you_mean(unknown[0], ["sources", "cache", "query"]))
     sources_data = data.get("sources")
     if not isinstance(sources_data, Mapping) or not sources_data:
         raise ConfigError(f"{origin}: needs at least one source under [sources.<name>]")
@@ -114,7 +119,19 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
     if bad:
         raise ConfigError(f"{origin}: unknown cache setting {bad[0]!r}; the cache has max_bytes")
     cache_bytes = parse_bytes(cache.get("max_bytes", DEFAULT_CACHE_BYTES), origin)
-    return Config(tuple(sources), cache_bytes, origin)
+    query = data.get("query", {})
+    if not isinstance(query, Mapping) or sorted(set(query) - {"timeout"}):
+        raise ConfigError(f"{origin}: [query] takes timeout = <seconds>")
+    timeout = parse_timeout(query.get("timeout"), f"{origin}: [query] timeout")
+    return Config(tuple(sources), cache_bytes, origin, timeout)
+
+
+def parse_timeout(value: object, where: str = "timeout") -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise ConfigError(f"{where} must be a positive number of seconds, not {value!r}")
 
 
 def parse_bytes(value: object, origin: str = "config") -> int:

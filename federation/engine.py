@@ -16,7 +16,7 @@ import pyarrow as pa
 from . import ast
 from .cache import ResultCache
 from .catalog import Catalog
-from .config import Config, SourceConfig, load
+from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
 from .interrupt import run_interruptibly
@@ -62,19 +62,22 @@ class Federation:
 
     # ------------------------------------------------------------ queries
     def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True,
-              progress: Callable[[int, int], None] | None = None) -> Result:
+              progress: Callable[[int, int], None] | None = None, timeout: float | None = None) -> Result:
         """Run one FQL statement; ``$name`` parameters are bound from ``params``.
 
         ``progress(done, total)`` is called as the query's steps (one per fragment,
         then the DuckDB join) finish; ``interrupt()`` from another thread cancels it.
+        ``timeout`` (seconds; default: the configuration's ``[query] timeout``)
+        cancels it with ``QueryTimeout``.
         """
         self._check_open()
         statement = parse(text)
         params = dict(params or {})
         if isinstance(statement, ast.QueryStatement):
             plan = self._planner.plan(statement.query, params)
+            limit = parse_timeout(timeout) if timeout is not None else self.config.timeout
             table, cached = self._interruptible(
-                lambda: self._executor.run(plan, params, use_cache=cache, progress=progress))
+                lambda: self._executor.run(plan, params, use_cache=cache, progress=progress, timeout=limit))
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
             text = self._explain(statement, params, cache)

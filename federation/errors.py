@@ -57,6 +57,10 @@ class QueryCancelled(FederationError):
     """The query was cancelled (``Federation.interrupt()``, Ctrl-C) before it finished."""
 
 
+class QueryTimeout(QueryCancelled):
+    """The query ran longer than its timeout and was cancelled."""
+
+
 class ExecutionError(FederationError):
     """The query was valid but failed while computing its result (e.g. a failed CAST)."""
 

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from .cache import ResultCache
-from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, UnsupportedError
+from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
 from .plan import Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 
@@ -56,22 +56,33 @@ class Executor:
 
     # ------------------------------------------------------------ running
     def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True,
-            progress: Progress | None = None, profile: list[Step] | None = None) -> tuple[pa.Table, bool]:
+            progress: Progress | None = None, profile: list[Step] | None = None,
+            timeout: float | None = None) -> tuple[pa.Table, bool]:
         """The plan's result, and whether it came from the cache.
 
         ``progress(done, total)`` is called as steps (fragments, then DuckDB) finish;
-        ``profile``, when given, receives one ``Step`` per step run.
+        ``profile``, when given, receives one ``Step`` per step run; after
+        ``timeout`` seconds the query is cancelled and raises ``QueryTimeout``.
         """
         running = Running()
         with self._running_lock:
             self._running.add(running)
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(timeout, running.cancel, kwargs={"timed_out": True})
+            timer.daemon = True
+            timer.start()
         try:
             return self._run(plan, params, use_cache, progress, running, profile)
         except FederationError as exc:
+            if running.cancelled.is_set() and running.timed_out:
+                raise QueryTimeout(f"The query ran longer than its timeout of {timeout:g} s and was cancelled") from exc
             if running.cancelled.is_set() and not isinstance(exc, QueryCancelled):
                 raise QueryCancelled("The query was cancelled") from exc
             raise
         finally:
+            if timer is not None:
+                timer.cancel()
             with self._running_lock:
                 self._running.discard(running)
 

@@ -453,3 +453,25 @@ def test_ctrl_c_on_the_main_thread_cancels_the_query(dataset, tmp_path):
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert out.strip() == "interrupted [(200,)]", err
+
+
+LONG = ("SELECT COUNT(*) FROM graph.Person c CROSS JOIN state.orders a CROSS JOIN state.orders b "
+        "WHERE a.amount + b.amount > c.age")
+
+
+def test_timeout_cancels_with_query_timeout(fed):
+    with pytest.raises(federation.QueryTimeout, match="timeout of 0.3 s"):
+        fed.query(LONG, cache=False, timeout=0.3)
+    assert fed.query("SELECT COUNT(*) FROM state.people").fetchall() == [(200,)]
+    with pytest.raises(federation.ConfigError, match="positive number of seconds"):
+        fed.query("SELECT 1", timeout=-1)
+
+
+def test_timeout_from_the_configuration(dataset):
+    with federation.connect(dict(dataset.config, query={"timeout": 0.3})) as fed:
+        with pytest.raises(federation.QueryTimeout):
+            fed.query(LONG, cache=False)
+        # a short query is unaffected
+        assert fed.query("SELECT COUNT(*) FROM state.people").fetchall() == [(200,)]
+    with pytest.raises(federation.ConfigError, match=r"\[query\] timeout"):
+        federation.connect(dict(dataset.config, query={"timeout": "soon"}))

@@ -92,6 +92,7 @@ class Running:
 
     def __init__(self):
         self.cancelled = threading.Event()
+        self.timed_out = False
         self._interrupts: list = []
         self._lock = threading.Lock()
 
@@ -114,9 +115,10 @@ class Running:
 
         return _Registration()
 
-    def cancel(self) -> None:
+    def cancel(self, *, timed_out: bool = False) -> None:
         if self.cancelled.is_set():
             return
+        self.timed_out = timed_out  # set before the flag, which the query thread reads
         self.cancelled.set()
         threading.Thread(target=self._interrupt_until_idle, name="federation-cancel", daemon=True).start()
 
