@@ -71,8 +71,22 @@ def find_name(name, items, *, key):
 class Catalog:
     """Name resolution over all sources of a federation."""
 
-    def __init__(self, sources: dict[str, "Source"]):
+    def __init__(self, sources: dict[str, "Source"], *, pinned: dict[str, dict[str, TableInfo]] | None = None):
         self.sources = sources
+        self._pinned = pinned
+
+    def snapshot(self) -> "Catalog":
+        """A view that reads each source's tables once: reading them checks the data
+        version (file stats, LanceDB manifests), which one plan need not repeat for
+        every table name it resolves."""
+        return Catalog(self.sources, pinned={})
+
+    def tables(self, source: "Source") -> dict[str, TableInfo]:
+        if self._pinned is None:
+            return source.tables()
+        if source.name not in self._pinned:
+            self._pinned[source.name] = source.tables()
+        return self._pinned[source.name]
 
     def source(self, name: str) -> "Source":
         found = find_name(name, self.sources.values(), key=lambda s: s.name)
@@ -87,7 +101,7 @@ class Catalog:
         """Resolve ``source.name``, or an unqualified name that exactly one source has."""
         if source is not None:
             src = self.source(source)
-            tables = src.tables()
+            tables = self.tables(src)
             info = find_name(name, tables.values(), key=lambda t: t.name)
             if info is None:
                 raise CatalogError(
@@ -97,7 +111,7 @@ class Catalog:
             return info
         matches = []
         for src in self.sources.values():
-            info = find_name(name, src.tables().values(), key=lambda t: t.name)
+            info = find_name(name, self.tables(src).values(), key=lambda t: t.name)
             if info is not None:
                 matches.append(info)
         if len(matches) == 1:
@@ -107,7 +121,7 @@ class Catalog:
             raise CatalogError(f"Table name {name!r} is ambiguous; write one of: {options}")
         qualified = {}
         for src in self.sources.values():
-            for table in src.tables():
+            for table in self.tables(src):
                 qualified.setdefault(table, []).append(f"{src.name}.{table}")
         close = difflib.get_close_matches(name.lower(), {t.lower(): t for t in qualified}, n=3, cutoff=0.6)
         by_lower = {t.lower(): t for t in qualified}

@@ -126,8 +126,7 @@ class Scope:
 
 
 class Planner:
-    def __init__(self, sources: Mapping[str, Source], catalog, describe: Describe):
-        self.sources = sources
+    def __init__(self, catalog, describe: Describe):
         self.catalog = catalog
         self.describe = describe
 
@@ -139,7 +138,7 @@ class Planner:
             used = {node.name for node in query.walk() if isinstance(node, ast.Param)}
             params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
-        build = _Build(self.catalog, params)
+        build = _Build(self.catalog.snapshot(), params)
         tree = build.query(query, Scope())
         leaves = build.leaves
         whole = self._single_sqlite(query, tree, leaves, params)
@@ -460,7 +459,7 @@ class _Build:
                 f"GRAPH_TABLE needs a graph (Kuzu) source; {source.name!r} is a {source.kind} source"
                 f" (line {item.pos[0]}, column {item.pos[1]})"
             )
-        binder = _GraphBinder(source, item)
+        binder = _GraphBinder(source, self.catalog.tables(source), item)
         leaf = Leaf(next(self._ids), source, graph=item)
         self.leaves.append(leaf)
 
@@ -803,10 +802,9 @@ class _Keyed:
 class _GraphBinder:
     """Knows the variables of one GRAPH_TABLE and the properties each may have."""
 
-    def __init__(self, source: Source, item: ast.GraphTable):
+    def __init__(self, source: Source, tables: Mapping[str, TableInfo], item: ast.GraphTable):
         self.source = source
         self.item = item
-        tables = source.tables()
         self.nodes = {n: t for n, t in tables.items() if t.kind == "node"}
         self.rels = {n: t for n, t in tables.items() if t.kind == "rel"}
         self.vars: dict[str, tuple[str, list[TableInfo], bool]] = {}  # var -> (kind, tables, quantified)
