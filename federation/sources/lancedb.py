@@ -125,16 +125,18 @@ class LanceSource(Source):
 
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
                        prefilter: ast.Expr | None) -> Fragment:
-        if prefilter is not None:
-            check_filter(prefilter, dict(table_types(table)))
+        where = check_filter(prefilter, dict(table_types(table))) if prefilter is not None else None
         query = vector.query
-        shown = str(query) if isinstance(query, (ParamRef, str)) else f"<vector of {len(query)}>"
-        if isinstance(query, str):
+        if isinstance(query, ParamRef):
+            shown = str(query)
+        elif isinstance(query, str):
             shown = repr(query)
+        else:
+            shown = f"<vector of {len(query)}>"
         text = f"{table.name}.search({shown}, vector_column_name={vector.column!r})" \
                f".distance_type({vector.metric!r})"
-        if prefilter is not None:
-            text += f".where({render_filter(prefilter, None, dict(table_types(table)))!r}, prefilter=True)"
+        if where is not None:
+            text += f".where({where!r}, prefilter=True)"
         text += f".limit({vector.top_k}).select({[c for c in columns if c != DISTANCE]})"
         params = tuple((name, value) for name, value in _filter_params(prefilter))
         if isinstance(query, ParamRef):
@@ -229,8 +231,9 @@ _FILTER_COMPARE = {"=", "<>", "<", "<=", ">", ">="}
 _FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-def check_filter(expr: ast.Expr, types: Mapping[str, pa.DataType]) -> None:
-    """Raise UnsupportedError unless ``render_filter`` can express ``expr`` exactly."""
+def check_filter(expr: ast.Expr, types: Mapping[str, pa.DataType]) -> str:
+    """The filter as EXPLAIN shows it (parameters as ``$name``); UnsupportedError
+    unless ``render_filter`` can express ``expr`` exactly."""
     for node in expr.walk():
         if isinstance(node, ast.Like) and not isinstance(node.pattern, (ast.Literal, ast.Param)):
             pass  # a column as a LIKE pattern: its backslashes cannot be escaped
@@ -246,7 +249,7 @@ def check_filter(expr: ast.Expr, types: Mapping[str, pa.DataType]) -> None:
             "comparisons, AND/OR/NOT, [NOT] IN (values), [NOT] BETWEEN, [NOT] LIKE 'pattern' and IS [NOT] NULL "
             "over the table's columns and values; filter the search result in an outer WHERE instead."
         )
-    render_filter(expr, None, types)  # literal values of the wrong type fail here, at plan time
+    return render_filter(expr, None, types)  # literal values of the wrong type fail here, at plan time
 
 
 def _describe(node: ast.Node) -> str:
