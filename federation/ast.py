@@ -30,6 +30,10 @@ class Node:
         for child in self.children():
             yield from child.walk()
 
+    def parameters(self) -> set[str]:
+        """The names of the ``$parameters`` used at or below this node."""
+        return {node.name for node in self.walk() if isinstance(node, Param)}
+
 
 def _nodes_in(value: object) -> Iterator[Node]:
     if isinstance(value, Node):

@@ -177,11 +177,6 @@ def ends_statement(text: str) -> bool:
     return bool(code) and code[-1][1] in Punctuation and code[-1][2] == ";"
 
 
-def parameter_names(text: str) -> set[str]:
-    """The names of the ``$parameters`` that ``text`` uses (not those in strings or comments)."""
-    return {value[1:] for _, kind, value, in_code in scan(text)[0] if in_code and kind in Name.Variable}
-
-
 @lru_cache(maxsize=1)
 def _lexer() -> FQLLexer:
     # stripnl would drop leading newlines and shift every offset.

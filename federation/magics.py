@@ -220,7 +220,7 @@ class FQLMagic(Magics):
 
     def _params(self, statement: ast.Node, *, unbound_ok: bool) -> dict[str, object]:
         """The value of each `$name` of the query: the notebook variable `name`."""
-        names = sorted({node.name for node in statement.walk() if isinstance(node, ast.Param)})
+        names = sorted(statement.parameters())
         namespace = self.shell.user_ns
         missing = [name for name in names if name not in namespace]
         if missing and not unbound_ok:

@@ -135,7 +135,7 @@ class Planner:
         parameter is planned for as a value of unknown type: nothing that depends on
         its type runs in a source."""
         if unbound_ok:
-            used = {node.name for node in query.walk() if isinstance(node, ast.Param)}
+            used = query.parameters()
             params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
         build = _Build(self.catalog.snapshot(), params)
@@ -189,7 +189,7 @@ def _rename_leaves(tree: exp.Expression, names: Mapping[str, str], real: bool = 
 
 
 def check_parameters(query: ast.Node, params: Mapping[str, object]) -> None:
-    used = {node.name for node in query.walk() if isinstance(node, ast.Param)}
+    used = query.parameters()
     missing = sorted(used - set(params))
     if missing:
         raise ParameterError(

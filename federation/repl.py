@@ -31,7 +31,8 @@ from .engine import Federation, connect
 from .errors import FederationError, did_you_mean
 from .formatting import format_csv, format_json, format_markdown, format_table
 from .interrupt import run_interruptibly
-from .lexer import FQLLexer, ends_statement, parameter_names, scan, split_statements
+from .lexer import FQLLexer, ends_statement, scan, split_statements
+from .parser import parse
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -145,7 +146,7 @@ class Shell:
                 self.statement(item)
 
     def statement(self, text: str) -> None:
-        used = parameter_names(text)
+        used = _parameters(text)
         missing = sorted(used - set(self.settings.params))
         if missing:
             names = ", ".join(f"${n}" for n in missing)
@@ -284,7 +285,7 @@ class Shell:
         text = query if analyze else rest
         if not text.strip():
             raise _Usage("Give a query")
-        params = {k: v for k, v in self.settings.params.items() if k in parameter_names(text)}
+        params = {k: v for k, v in self.settings.params.items() if k in _parameters(text)}
         ok, plan, _ = self._run(lambda progress: self.fed.explain(text, params, analyze=analyze))
         if ok:
             self.write(plan)
@@ -519,3 +520,12 @@ def main(config: str | Path = "federation.toml", *, history_path: str | Path | N
     """Connect to ``config`` and run the shell (``federation repl``)."""
     with connect(config) as fed:
         return run(fed, history_path=history_path)
+
+
+def _parameters(text: str) -> set[str]:
+    """The ``$names`` a statement uses; none when it does not parse (running it then
+    reports the syntax error, with its caret)."""
+    try:
+        return parse(text).parameters()
+    except FederationError:
+        return set()

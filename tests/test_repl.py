@@ -19,8 +19,8 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, String
 import federation
 from federation.completion import FQLCompleter
 from federation.demo import build_workspace
-from federation.lexer import FQLLexer, ends_statement, open_literal, parameter_names, split_statements
-from federation.repl import COMMANDS, Shell, history_file, is_complete, split_input
+from federation.lexer import FQLLexer, ends_statement, open_literal, split_statements
+from federation.repl import COMMANDS, Shell, _parameters, history_file, is_complete, split_input
 
 # Runs for minutes in SQLite unless cancelled: 2000 x 2000 x 40 x 40 rows.
 LONG_QUERY = ("SELECT COUNT(*) FROM state.audit_log a CROSS JOIN state.audit_log b"
@@ -92,7 +92,8 @@ def test_statements_split_outside_strings_and_comments():
 
 
 def test_parameter_names_skip_strings_and_comments():
-    assert parameter_names("SELECT $a, '$b', \"$c\" -- $d\n FROM t WHERE x = $e /* $f */") == {"a", "e"}
+    assert _parameters("SELECT $a, '$b', \"$c\" -- $d\n FROM t WHERE x = $e /* $f */") == {"a", "e"}
+    assert _parameters("SELECT $a FROM") == set()  # unparseable: the query reports it
 
 
 def test_input_is_complete_at_a_semicolon_or_a_meta_command():
