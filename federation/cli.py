@@ -14,7 +14,6 @@ from typing import Sequence
 
 from . import __version__
 from .errors import FederationError, QueryCancelled
-from .interrupt import run_interruptibly
 
 FORMATS = ("table", "csv", "json", "markdown")
 
@@ -135,7 +134,7 @@ def _cancellable(fed, work):
             state["shown"] = True
 
     try:
-        return run_interruptibly(lambda: work(progress), fed.interrupt, tick=tick)
+        return fed.run_cancellable(lambda: work(progress), tick=tick)
     except KeyboardInterrupt:
         raise QueryCancelled("The query was cancelled") from None
     finally:

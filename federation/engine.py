@@ -19,7 +19,7 @@ from .catalog import Catalog
 from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
-from .interrupt import run_interruptibly
+from .interrupt import QueryThread
 from .parser import parse
 from .plan import Plan
 from .planner import Planner
@@ -59,6 +59,7 @@ class Federation:
         self._planner = Planner(self.catalog, self._executor.describe)
         self._closed = False
         self._lock = threading.Lock()
+        self._query_thread = QueryThread(self.interrupt)
 
     # ------------------------------------------------------------ queries
     def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True,
@@ -135,7 +136,12 @@ class Federation:
         """Ctrl-C cancels ``work()`` when it runs on the main thread (see interrupt.py)."""
         if threading.current_thread() is not threading.main_thread():
             return work()
-        return run_interruptibly(work, self.interrupt)
+        return self._query_thread.run(work)
+
+    def run_cancellable(self, work, *, tick=None):
+        """For front ends (CLI, REPL): ``work()`` on this federation's query thread,
+        so that Ctrl-C cancels its queries; ``tick()`` runs every 0.1 s meanwhile."""
+        return self._query_thread.run(work, tick=tick)
 
     def interrupt(self) -> int:
         """Cancel every query running on this federation, from any thread (Ctrl-C in
@@ -165,6 +171,7 @@ class Federation:
             if self._closed:
                 return
             self._closed = True
+            self._query_thread.close()
             for source in self.sources.values():
                 source.close()
             self.cache.clear()

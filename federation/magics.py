@@ -13,14 +13,12 @@ this magic returned as a short table of at most ``limit`` rows.
 
 from __future__ import annotations
 
-import concurrent.futures
 import html
 import importlib
 import keyword
 import re
 import sys
 import weakref
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,8 +42,6 @@ FORMATS = ("pandas", "polars", "arrow")
 
 # An HTML cell shows at most this many characters; the object keeps the value whole.
 _HTML_CELL_WIDTH = 120
-# How often the main thread looks up from a running query for a pending interrupt.
-_POLL_SECONDS = 0.1
 
 # One option token: quoted parts and bare characters up to the next blank.
 _TOKEN = re.compile(r"""\s*((?:"[^"]*"|'[^']*'|[^\s"'])+)""")
@@ -78,9 +74,6 @@ class FQLMagic(Magics):
         self.federation: Federation | None = None
         self._owned = False  # opened here from --config, so closed here too
         self._config_key: tuple[Path, bytes] | None = None
-        # One long-lived thread runs the queries (sources keep one connection per
-        # thread), so the main thread stays free to notice a kernel interrupt.
-        self._worker = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="fql")
         # id(result) -> (weak reference, rows to show, format), for the display hook.
         self._shown: dict[int, tuple[weakref.ref, int, str]] = {}
         # (mimetype, type) -> the printer registered before ours, restored by close().
@@ -185,9 +178,8 @@ class FQLMagic(Magics):
         self.federation, self._owned, self._config_key = fed, owned, key
 
     def close(self) -> None:
-        """Close the federation opened here, stop the query thread, restore the printers."""
+        """Close the federation opened here and restore the printers."""
         self._use(None, owned=False, key=None)
-        self._worker.shutdown(wait=False, cancel_futures=True)
         formatters = self.shell.display_formatter.formatters
         for (mime, cls), previous in self._replaced.items():
             printers = formatters[mime].type_printers
@@ -206,11 +198,12 @@ class FQLMagic(Magics):
         explain = args.explain or isinstance(statement, ast.Explain)
         params = self._params(statement, unbound_ok=explain)
         if args.explain:
-            value: Any = PlanText(self._call(fed, fed.explain, query, params))
+            value: Any = PlanText(fed.explain(query, params))
         else:
             output = args.format or self.format
             _require(output)
-            result = self._call(fed, lambda: fed.query(query, params, cache=not args.no_cache))
+            # On the kernel's main thread the engine turns an interrupt into fed.interrupt().
+            result = fed.query(query, params, cache=not args.no_cache)
             value = _convert(result, output)
             self._track(value, self.limit if args.limit is None else args.limit, output)
         if target is not None:
@@ -227,19 +220,6 @@ class FQLMagic(Magics):
             listed = ", ".join(f"${name}" for name in missing)
             raise ParameterError(f"No value for {listed}: define a notebook variable of that name")
         return {name: namespace[name] for name in names if name in namespace}
-
-    def _call(self, fed: Federation, function: Callable, *args):
-        """``function(*args)`` on the query thread. A kernel interrupt reaches only the
-        main thread, and only between bytecodes: waiting here in short steps lets it
-        arrive, and ``fed.interrupt()`` then cancels the query inside its engines."""
-        future = self._worker.submit(function, *args)
-        try:
-            _wait(future)
-        except KeyboardInterrupt:
-            fed.interrupt()
-            _wait(future)
-            raise
-        return future.result()
 
     # ------------------------------------------------------------ display
     def _track(self, value: object, limit: int, output: str) -> None:
@@ -383,11 +363,6 @@ def _convert(result, output: str):
     if output == "polars":
         return result.pl()
     return result.to_arrow()
-
-
-def _wait(future: concurrent.futures.Future) -> None:
-    while not future.done():
-        concurrent.futures.wait([future], timeout=_POLL_SECONDS)
 
 
 def _head_rows(obj, limit: int, output: str) -> pa.Table:

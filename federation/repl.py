@@ -30,7 +30,6 @@ from .completion import FQLCompleter
 from .engine import Federation, connect
 from .errors import FederationError, did_you_mean
 from .formatting import format_csv, format_json, format_markdown, format_table
-from .interrupt import run_interruptibly
 from .lexer import FQLLexer, ends_statement, scan, split_statements
 from .parser import parse
 
@@ -163,7 +162,7 @@ class Shell:
             self.show(value, elapsed)
 
     def _run(self, work: Callable[[Callable[[int, int], None]], T]) -> tuple[bool, T | None, float]:
-        """Run ``work(progress)`` so that Ctrl-C cancels it (see federation/interrupt.py).
+        """Run ``work(progress)`` so that Ctrl-C cancels it (``Federation.run_cancellable``).
 
         Returns (succeeded, value, seconds) and prints the error of a failure. On
         Ctrl-C it stops the query and raises Cancelled.
@@ -182,7 +181,7 @@ class Shell:
                 status.show(f"running: {step}{elapsed:.1f} s (Ctrl-C cancels)")
 
         try:
-            value = run_interruptibly(lambda: work(progress), self.fed.interrupt, tick=tick)
+            value = self.fed.run_cancellable(lambda: work(progress), tick=tick)
         except KeyboardInterrupt:
             raise Cancelled from None
         except BaseException as exc:  # noqa: BLE001 - reported; the session goes on

@@ -475,3 +475,18 @@ def test_timeout_from_the_configuration(dataset):
         assert fed.query("SELECT COUNT(*) FROM state.people").fetchall() == [(200,)]
     with pytest.raises(federation.ConfigError, match=r"\[query\] timeout"):
         federation.connect(dict(dataset.config, query={"timeout": "soon"}))
+
+
+def test_main_thread_queries_reuse_one_query_thread(private):
+    """Sources keep a connection per thread: a new thread per query would leak them."""
+    import threading
+
+    def query_threads() -> set:
+        return {t for t in threading.enumerate() if t.name.startswith("federation-query")}
+
+    before = query_threads()
+    with federation.connect(private.config) as fed:
+        for _ in range(5):
+            fed.query("SELECT COUNT(*) FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False)
+        assert len(query_threads() - before) == 1
+        assert len(fed.sources["state"]._connections._all) == 1  # noqa: SLF001
