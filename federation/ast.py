@@ -352,6 +352,7 @@ class QueryStatement(Node):
 class Explain(Node):
     query: Query
     analyze: bool = False  # EXPLAIN ANALYZE: run it and report what each step did
+    format: str = "text"  # EXPLAIN (format => 'json'): for tools
     pos: Pos = _pos()
 
 

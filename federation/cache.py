@@ -7,6 +7,7 @@ entry is never served for data it was not computed from; old entries age out.
 from __future__ import annotations
 
 import threading
+from decimal import Decimal
 from typing import Hashable
 
 import pyarrow as pa
@@ -51,3 +52,70 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._entries) if self._entries is not None else 0
+
+
+class PlanCache:
+    """Plans by query text and the types of the parameter values.
+
+    A plan depends on the parameters only through what the planner asks of them
+    (``signature``: a value's type, whether it fits INT64 / a double, NaN), except
+    VECTOR_SEARCH options, whose values shape the plan (``exact`` names them). An
+    entry is valid while every source it read still has the same catalog (the
+    ``Source.tables()`` object, renewed whenever the data version changes).
+    """
+
+    def __init__(self, max_entries: int = 512):
+        self._entries: LRUCache = LRUCache(maxsize=max_entries)
+        self._shaping: LRUCache = LRUCache(maxsize=8 * max_entries)  # text -> ``exact`` names
+        self._lock = threading.Lock()
+
+    def shaping(self, text: str) -> frozenset[str] | None:
+        """The parameters whose values shape the plan of ``text``, once it was planned."""
+        with self._lock:
+            return self._shaping.get(text)
+
+    def key(self, text: str, params: dict, exact: frozenset[str]) -> Hashable:
+        return (text, tuple(sorted((name, signature(value) if name not in exact else ("=", _exact(value)))
+                                   for name, value in params.items())))
+
+    def get(self, key: Hashable, sources: dict):
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None:
+            return None
+        plan, statement, pinned = entry
+        for name, tables in pinned:
+            if sources[name].tables() is not tables:
+                return None
+        return plan, statement
+
+    def put(self, text: str, params: dict, exact: frozenset[str], plan, statement, pinned: dict) -> None:
+        with self._lock:
+            self._shaping[text] = exact
+            self._entries[self.key(text, params, exact)] = (plan, statement, tuple(pinned.items()))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def signature(value: object) -> Hashable:
+    """What planning may depend on in a parameter's value."""
+    if isinstance(value, bool) or value is None:
+        return type(value).__name__
+    if isinstance(value, int):
+        return ("int", -(2**63) <= value < 2**63)
+    if isinstance(value, float):
+        return ("float", value != value, value in (float("inf"), float("-inf")))
+    if isinstance(value, Decimal):
+        return ("Decimal", value.is_finite() and Decimal(float(value)) == value)
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
+        return "vector"
+    return type(value).__name__
+
+
+def _exact(value: object) -> Hashable:
+    return (type(value).__name__, repr(value))

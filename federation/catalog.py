@@ -81,6 +81,11 @@ class Catalog:
         every table name it resolves."""
         return Catalog(self.sources, pinned={})
 
+    @property
+    def pinned(self) -> dict[str, dict[str, TableInfo]]:
+        """The tables of each source this snapshot has read (what a plan depends on)."""
+        return dict(self._pinned or {})
+
     def tables(self, source: "Source") -> dict[str, TableInfo]:
         if self._pinned is None:
             return source.tables()

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from . import ast
-from .cache import ResultCache
+from .cache import PlanCache, ResultCache
 from .catalog import Catalog
 from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
@@ -60,6 +60,7 @@ class Federation:
         self._closed = False
         self._lock = threading.Lock()
         self._query_thread = QueryThread(self.interrupt)
+        self._plans = PlanCache()
 
     # ------------------------------------------------------------ queries
     def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True,
@@ -72,16 +73,17 @@ class Federation:
         cancels it with ``QueryTimeout``.
         """
         self._check_open()
-        statement = parse(text)
         params = dict(params or {})
+        statement, plan, timings = self._prepare(text, params)
         if isinstance(statement, ast.QueryStatement):
-            plan = self._planner.plan(statement.query, params)
             limit = parse_timeout(timeout) if timeout is not None else self.config.timeout
             table, cached = self._interruptible(
                 lambda: self._executor.run(plan, params, use_cache=cache, progress=progress, timeout=limit))
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
-            text = self._explain(statement, params, cache)
+            text = self._explain(statement, params, cache, plan, timings)
+            if statement.format == "json":
+                return Result(pa.table({"plan": [text]}))
             return Result(pa.table({"plan": text.split("\n")}))
         if params:
             raise ParameterError(f"{_STATEMENT_NAMES[type(statement)]} takes no parameters")
@@ -94,43 +96,84 @@ class Federation:
         of unknown type, so the plan can differ once they are bound.
         """
         self._check_open()
-        statement = parse(text)
-        if isinstance(statement, ast.Explain):
-            statement = ast.QueryStatement(statement.query)
-        if not isinstance(statement, ast.QueryStatement):
+        statement, plan, _ = self._prepare(text, dict(params or {}), unbound_ok=True)
+        if plan is None:
             raise UnsupportedError("Only queries have a plan")
-        return self._planner.plan(statement.query, dict(params or {}), unbound_ok=True)
+        return plan
 
     def explain(self, text: str, params: Mapping[str, object] | None = None, *, analyze: bool = False,
-                cache: bool = True) -> str:
-        """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request.
+                cache: bool = True, format: str = "text") -> str:
+        """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request,
+        what was pushed into it and the planner's row estimate.
 
-        With ``analyze``, the query runs and each step shows the rows it returned,
-        its time and whether the cache answered it, followed by the totals.
+        With ``analyze``, the query runs and each step shows the rows it returned
+        (and the estimate), its time and whether the cache answered it, followed by
+        the parse, plan and execute times. ``format="json"`` gives the same as one
+        JSON document, for tools.
         """
         self._check_open()
-        statement = parse(text)
+        if format not in ("text", "json"):
+            raise ParameterError(f"explain format must be 'text' or 'json', not {format!r}")
+        params = dict(params or {})
+        statement, plan, timings = self._prepare(text, params, unbound_ok=not analyze)
         if isinstance(statement, ast.QueryStatement):
-            statement = ast.Explain(statement.query, analyze=analyze)
+            statement = ast.Explain(statement.query)
         if not isinstance(statement, ast.Explain):
             raise UnsupportedError("Only queries have a plan")
-        if analyze and not statement.analyze:
-            statement = ast.Explain(statement.query, analyze=True)
-        return self._explain(statement, dict(params or {}), cache)
+        statement = ast.Explain(statement.query, analyze=analyze or statement.analyze,
+                                format="json" if format == "json" else statement.format)
+        return self._explain(statement, params, cache, plan, timings)
 
-    def _explain(self, statement: ast.Explain, params: dict, cache: bool) -> str:
-        if not statement.analyze:
-            return self._planner.plan(statement.query, params, unbound_ok=True).pretty()
+    def _prepare(self, text: str, params: dict, *, unbound_ok: bool | None = None):
+        """The parsed statement, its plan (None unless a query) and (parse s, plan s,
+        plan-cache hit). Plans come from the plan cache when the text, the parameters'
+        types and every catalog the plan read are unchanged.
+
+        ``unbound_ok``: plan missing parameters as values of unknown type; None: only
+        for EXPLAIN without ANALYZE.
+        """
         started = time.perf_counter()
-        plan = self._planner.plan(statement.query, params)
-        planned = time.perf_counter()
+        exact = self._plans.shaping(text)
+        if exact is not None:
+            found = self._plans.get(self._plans.key(text, params, exact), self.sources)
+            if found is not None:
+                plan, statement = found
+                return statement, plan, (0.0, time.perf_counter() - started, True)
+        statement = parse(text)
+        parsed = time.perf_counter()
+        if not isinstance(statement, (ast.QueryStatement, ast.Explain)):
+            return statement, None, (parsed - started, 0.0, False)
+        query = statement.query
+        if isinstance(statement, ast.Explain) and statement.analyze:
+            unbound_ok = False  # it runs: every value is needed
+        elif unbound_ok is None:
+            unbound_ok = isinstance(statement, ast.Explain)
+        catalog = self.catalog.snapshot()
+        plan = self._planner.plan(query, params, unbound_ok=unbound_ok, catalog=catalog)
+        timings = (parsed - started, time.perf_counter() - parsed, False)
+        if not (query.parameters() - set(params)):  # fully bound: valid for values of these types
+            self._plans.put(text, params, _shaping_parameters(query), plan, statement, catalog.pinned)
+        return statement, plan, timings
+
+    def _explain(self, statement: ast.Explain, params: dict, cache: bool, plan: Plan, timings) -> str:
+        parse_s, plan_s, plan_hit = timings
+        if not statement.analyze:
+            return plan.to_json() if statement.format == "json" else plan.pretty()
+        started = time.perf_counter()
         profile: list = []
-        table, hit = self._executor.run(plan, params, use_cache=cache, profile=profile)
-        done = time.perf_counter()
-        text = plan.pretty({step.name: step for step in profile})
+        table, hit = self._interruptible(
+            lambda: self._executor.run(plan, params, use_cache=cache, profile=profile))
+        execute_s = time.perf_counter() - started
+        steps = {step.name: step for step in profile}
+        totals = {"rows": table.num_rows, "result_cache_hit": hit, "plan_cache_hit": plan_hit,
+                  "parse_ms": 1000 * parse_s, "plan_ms": 1000 * plan_s, "execute_ms": 1000 * execute_s}
+        if statement.format == "json":
+            return plan.to_json(steps, totals)
         answer = "the result cache" if hit else "the steps above"
-        return (f"{text}\n{table.num_rows} rows from {answer}; plan {1000 * (planned - started):.1f} ms,"
-                f" execute {1000 * (done - planned):.1f} ms")
+        planned = (f"plan cache hit {1000 * plan_s:.2f} ms" if plan_hit
+                   else f"parse {1000 * parse_s:.1f} ms, plan {1000 * plan_s:.1f} ms")
+        return (f"{plan.pretty(steps)}\n{table.num_rows} rows from {answer}; {planned},"
+                f" execute {1000 * execute_s:.1f} ms")
 
     def _interruptible(self, work):
         """Ctrl-C cancels ``work()`` when it runs on the main thread (see interrupt.py)."""
@@ -172,6 +215,7 @@ class Federation:
                 return
             self._closed = True
             self._query_thread.close()
+            self._executor.close()
             for source in self.sources.values():
                 source.close()
             self.cache.clear()
@@ -190,6 +234,12 @@ class Federation:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ", ".join(f"{s.name}={s.kind}" for s in self.sources.values())
         return f"<Federation {state}>"
+
+
+def _shaping_parameters(query: ast.Query) -> frozenset[str]:
+    """Parameters whose values (not only types) decide the plan: VECTOR_SEARCH options."""
+    return frozenset(value.name for node in query.walk() if isinstance(node, ast.VectorSearch)
+                     for _, value in node.options if isinstance(value, ast.Param))
 
 
 _STATEMENT_NAMES = {ast.ShowSources: "SHOW SOURCES", ast.ShowTables: "SHOW TABLES", ast.Describe: "DESCRIBE"}

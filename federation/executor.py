@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Callable, Hashable, Mapping
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .cache import ResultCache
 from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
@@ -24,6 +26,8 @@ from .plan import Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 
 Progress = Callable[[int, int], None]
+KEYS = "__keys"  # the parameter name a semi-join's keys are bound to (see the sources)
+POOL_SIZE = 8  # fragments of one query (and of concurrent queries) running at once
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class Step:
     rows: int
     seconds: float
     cache_hit: bool
+    reduced: bool = False  # a semi-join: the reduced fragment ran
+    keys: int | None = None  # a semi-join: how many distinct keys the producer gave
+    fragment: Fragment | None = None  # the request that ran (None: none was needed)
+    bound: tuple[tuple[str, object], ...] = ()  # its native parameters with their values
 
 
 def _check(running: Running) -> None:
@@ -49,6 +57,8 @@ class Executor:
         self._duck_lock = threading.Lock()
         self._running: set[Running] = set()
         self._running_lock = threading.Lock()
+        self._threads: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._duck_lock:
@@ -75,6 +85,8 @@ class Executor:
         try:
             return self._run(plan, params, use_cache, progress, running, profile)
         except FederationError as exc:
+            if getattr(running, "failed", False) and not running.timed_out:
+                raise  # a fragment failed and the others were stopped: its error is the answer
             if running.cancelled.is_set() and running.timed_out:
                 raise QueryTimeout(f"The query ran longer than its timeout of {timeout:g} s and was cancelled") from exc
             if running.cancelled.is_set() and not isinstance(exc, QueryCancelled):
@@ -104,16 +116,7 @@ class Executor:
         total = len(plan.fragments) + (plan.sql is not None)
         if progress:
             progress(0, total)
-        tables = []
-        for i, fragment in enumerate(plan.fragments):
-            _check(running)
-            started = time.perf_counter()
-            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
-            tables.append(table)
-            if profile is not None:
-                profile.append(Step(fragment_name(i), table.num_rows, time.perf_counter() - started, hit))
-            if progress:
-                progress(len(tables), total)
+        tables = self._fragments(plan, params, versions, use_cache, running, profile, progress, total)
         _check(running)
         if plan.sql is None:
             result = shape(tables[0], plan.output)
@@ -128,6 +131,86 @@ class Executor:
         if use_cache:
             self.cache.put(key, result)
         return result, False
+
+    def _fragments(self, plan, params, versions, use_cache, running, profile, progress, total) -> list[pa.Table]:
+        """Every fragment's result. Fragments run concurrently on the pool, each as soon
+        as the fragment whose keys it needs (a semi-join) has finished."""
+        count = len(plan.fragments)
+        tables: list[pa.Table | None] = [None] * count
+        lock = threading.Lock()
+        finished = [0]
+
+        def one(i: int) -> None:
+            _check(running)
+            started = time.perf_counter()
+            table, step = self._fragment_step(plan, i, params, tables, versions, use_cache, running)
+            tables[i] = table
+            with lock:
+                if profile is not None:
+                    profile.append(replace(step, seconds=time.perf_counter() - started))
+                finished[0] += 1
+                if progress:
+                    progress(finished[0], total)
+
+        if count == 1:
+            one(0)
+            return tables
+        waiting = {i: plan.semijoin(i).producer for i in range(count) if plan.semijoin(i) is not None}
+        futures = {self._pool().submit(one, i): i for i in range(count) if i not in waiting}
+        failure: BaseException | None = None
+        while futures:
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = futures.pop(future)
+                error = future.exception()
+                if error is not None:
+                    if failure is None:
+                        failure = error
+                        running.failed = True
+                        running.cancel()  # stop the others; the first error is the answer
+                    continue
+                if failure is None:
+                    for j in [j for j, producer in waiting.items() if producer == i]:
+                        del waiting[j]
+                        futures[self._pool().submit(one, j)] = j
+        if failure is not None:
+            raise failure
+        return tables
+
+    def _fragment_step(self, plan: Plan, i: int, params, tables, versions, use_cache, running):
+        fragment = plan.fragments[i]
+        semijoin = plan.semijoin(i)
+        name = fragment_name(i)
+        if semijoin is None:
+            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
+            return table, Step(name, table.num_rows, 0.0, hit, fragment=fragment,
+                               bound=tuple(fragment.bind(params).items()))
+        keys = pc.unique(tables[semijoin.producer].column(semijoin.producer_column)).drop_null()
+        if len(keys) == 0:  # nothing can join: no need to ask the source
+            table = pa.table({c: pa.array([], type=t or pa.null())
+                              for c, t in zip(fragment.columns, fragment.types or [None] * len(fragment.columns))})
+            return table, Step(name, 0, 0.0, False, reduced=True, keys=0)
+        if len(keys) > semijoin.max_keys:
+            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
+            return table, Step(name, table.num_rows, 0.0, hit, keys=len(keys), fragment=fragment,
+                               bound=tuple(fragment.bind(params).items()))
+        bound = {**params, KEYS: keys.to_pylist()}
+        reduced = semijoin.reduced
+        table, hit = self._fragment(reduced, bound, versions[fragment.source], use_cache, running)
+        return table, Step(name, table.num_rows, 0.0, hit, reduced=True, keys=len(keys), fragment=reduced,
+                           bound=tuple(reduced.bind(bound).items()))
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._threads is None:
+                self._threads = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="federation-fragment")
+            return self._threads
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._threads is not None:
+                self._threads.shutdown(wait=True)
+                self._threads = None
 
     def _version(self, source: str, plan: Plan) -> object:
         tables = tuple(sorted({f.table for f in plan.fragments if f.source == source and isinstance(f, LanceFragment)}))

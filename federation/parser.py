@@ -167,7 +167,20 @@ class _ToAst(Transformer):
         return ast.QueryStatement(children[0], pos=_pos(meta))
 
     def explain_stmt(self, meta, children):
-        return ast.Explain(children[-1], analyze=len(children) > 1, pos=_pos(meta))
+        analyze = any(isinstance(c, Token) and c.type == "ANALYZE" for c in children)
+        options = next((c for c in children if isinstance(c, tuple)), ())
+        fmt = "text"
+        for name, value in options:
+            if name.lower() != "format":
+                raise _fail(f"Unknown EXPLAIN option {name!r}; the one option is format => 'text' | 'json'", meta)
+            if not (isinstance(value, ast.Literal) and isinstance(value.value, str)
+                    and value.value.lower() in ("text", "json")):
+                raise _fail("EXPLAIN format must be 'text' or 'json'", meta)
+            fmt = value.value.lower()
+        return ast.Explain(children[-1], analyze=analyze, format=fmt, pos=_pos(meta))
+
+    def explain_options(self, meta, children):
+        return tuple(children)
 
     def show_sources(self, meta, children):
         return ast.ShowSources(pos=_pos(meta))

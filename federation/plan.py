@@ -8,12 +8,15 @@ with ``pretty()``, so optimizer rules (plan -> plan) can compare and replace the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import pyarrow as pa
+from sqlglot import exp
 
 from . import ast
+from .catalog import TableInfo
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ def bind_value(value: object, params: Mapping[str, object]) -> object:
 
 
 def _show(value: object) -> str:
+    if isinstance(value, ParamRef) and value.name == "__keys":
+        return "<semi-join keys>"
     if isinstance(value, ParamRef):
         return str(value)
     text = repr(value)
@@ -101,14 +106,102 @@ class LanceFragment(Fragment):
     table: str = ""
     where: ast.Expr | None = None
     vector: VectorQuery | None = None
+    limit: int | None = None
+    keys_column: str | None = None  # semi-join: ``column IN (<keys>)`` added when the keys are known
     column_types: tuple[tuple[str, pa.DataType], ...] = field(default=(), compare=False)
 
     kind = "LanceDB"
 
 
+# ---------------------------------------------------------------- logical plan
+# What the binder hands the optimizer: the DuckDB query as a sqlglot tree whose
+# leaves are placeholders (``__leafN``), and one ``Access`` per leaf saying what to
+# fetch from its source. Optimizer rules (federation/optimizer) are pure functions
+# Draft -> Draft; ``Planner.compile`` turns the final Draft into a ``Plan``.
+
+
+@dataclass(frozen=True)
+class Pushed:
+    """A filter a source evaluates: canonical column names, unqualified."""
+
+    expr: ast.Expr
+    sql: exp.Expression  # the same condition as sqlglot, for sources that speak SQL
+
+    def __str__(self) -> str:
+        return self.sql.sql(dialect="duckdb")
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """Semi-join reduction: fetch only the rows whose ``column`` is among the values
+    of ``producer_column`` in the result of access ``producer``."""
+
+    producer: int
+    producer_column: str  # a column of the producer's fragment
+    column: str  # a column of this access's table (a scan) or a graph output name
+
+
+@dataclass(frozen=True)
+class Access:
+    """One leaf: a table scan, a GRAPH_TABLE match or a VECTOR_SEARCH."""
+
+    id: int
+    source: str
+    kind: str  # "scan" | "graph" | "search" | "query"
+    table: TableInfo | None = None
+    columns: tuple[str, ...] = ()
+    required: frozenset[str] = frozenset()  # fetched whatever the tree uses (*, USING)
+    filters: tuple[Pushed, ...] = ()
+    order: tuple[tuple[str, bool, bool], ...] = ()  # (column, descending, nulls first)
+    limit: int | None = None
+    graph: object | None = None  # sources.kuzu.GraphRequest
+    vector: VectorQuery | None = None
+    prefilter: ast.Expr | None = None
+    query: exp.Expression | None = None  # kind "query": a whole subtree for one SQLite source
+    output: tuple[tuple[str, pa.DataType], ...] = ()
+    estimate: float | None = None
+    reduce: Reduce | None = None
+
+    @property
+    def placeholder(self) -> str:
+        return f"__leaf{self.id}"
+
+
+@dataclass(frozen=True)
+class Draft:
+    tree: exp.Expression
+    accesses: tuple[Access, ...]
+
+    def access(self, leaf_id: int) -> Access:
+        return next(a for a in self.accesses if a.id == leaf_id)
+
+    def replace(self, *accesses: Access, tree: exp.Expression | None = None) -> "Draft":
+        by_id = {a.id: a for a in accesses}
+        return Draft(tree if tree is not None else self.tree,
+                     tuple(by_id.get(a.id, a) for a in self.accesses))
+
+
+@dataclass(frozen=True)
+class SemiJoin:
+    """At run time: the keys of fragment ``producer``'s ``producer_column`` are bound
+    into ``reduced`` (this fragment with ``column IN (keys)``); above ``max_keys``
+    distinct keys the unreduced fragment runs instead."""
+
+    producer: int
+    producer_column: str
+    column: str
+    reduced: Fragment
+    max_keys: int
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Fragments plus the DuckDB SQL over them (``None`` when one fragment is the answer)."""
+    """Fragments plus the DuckDB SQL over them (``None`` when one fragment is the answer).
+
+    ``estimates``, ``semijoins`` and ``notes`` run parallel to ``fragments``: the
+    planner's row estimate, the run-time semi-join reduction (if any) and what was
+    pushed into the fragment, for EXPLAIN.
+    """
 
     fragments: tuple[Fragment, ...]
     sql: str | None
@@ -116,21 +209,31 @@ class Plan:
     # When a single fragment is the whole answer: the names and types DuckDB would give.
     output: tuple[tuple[str, pa.DataType], ...] | None = field(default=None, compare=False)
     params: frozenset[str] = frozenset()
+    estimates: tuple[float | None, ...] = field(default=(), compare=False)
+    semijoins: tuple[SemiJoin | None, ...] = ()
+    notes: tuple[tuple[str, ...], ...] = field(default=(), compare=False)
 
     @property
     def sources(self) -> frozenset[str]:
         return frozenset(f.source for f in self.fragments)
 
+    def semijoin(self, index: int) -> SemiJoin | None:
+        return self.semijoins[index] if index < len(self.semijoins) else None
+
+    def estimate(self, index: int) -> float | None:
+        return self.estimates[index] if index < len(self.estimates) else None
+
     def pretty(self, steps: Mapping[str, object] | None = None) -> str:
         """The plan tree; with ``steps`` (name -> executor Step), what each step did."""
         steps = steps or {}
 
-        def actual(name: str) -> str:
+        def actual(name: str, estimate: float | None = None) -> str:
             step = steps.get(name)
             if step is None:
-                return ""
+                return f"   [est. ~{_rows(estimate)} rows]" if estimate is not None else ""
             hit = ", cache hit" if step.cache_hit else ""
-            return f"   [{step.rows} rows, {step.seconds * 1000:.1f} ms{hit}]"
+            est = f" (est. ~{_rows(estimate)})" if estimate is not None else ""
+            return f"   [{step.rows} rows{est}, {step.seconds * 1000:.1f} ms{hit}]"
 
         lines = []
         if self.sql is None:
@@ -142,11 +245,89 @@ class Plan:
         for i, fragment in enumerate(self.fragments):
             last = i == len(self.fragments) - 1
             branch, rest = ("└─ ", "   ") if last else ("├─ ", "│  ")
-            body = fragment.pretty().split("\n")
-            head = f"{fragment_name(i)} " if self.sql is not None else ""
-            lines.append(branch + head + body[0] + actual(fragment_name(i)))
+            name = fragment_name(i)
+            step = steps.get(name)
+            semijoin = self.semijoin(i)
+            shown = fragment
+            if semijoin is not None and step is not None and getattr(step, "reduced", False):
+                shown = semijoin.reduced
+            body = shown.pretty().split("\n")
+            head = f"{name} " if self.sql is not None else ""
+            lines.append(branch + head + body[0] + actual(name, self.estimate(i)))
             lines.extend(rest + "  " + line for line in body[1:])
+            notes = list(self.notes[i]) if i < len(self.notes) else []
+            if semijoin is not None:
+                keys = f"keys of {fragment_name(semijoin.producer)}.{semijoin.producer_column}"
+                text = f"semi-join: {semijoin.column} IN ({keys}), unless more than {semijoin.max_keys} keys"
+                if step is not None:
+                    text += (f" -> {step.keys} keys, reduced" if getattr(step, "reduced", False)
+                             else f" -> {step.keys} keys, not reduced")
+                notes.append(text)
+            lines.extend(rest + "  " + note for note in notes)
         return "\n".join(lines)
+
+
+    def to_json(self, steps: Mapping[str, object] | None = None, totals: Mapping[str, object] | None = None) -> str:
+        """The plan (and, with ``steps``, what each step did) as JSON, for tools."""
+        steps = steps or {}
+        fragments = []
+        for i, fragment in enumerate(self.fragments):
+            name = fragment_name(i)
+            step = steps.get(name)
+            semijoin = self.semijoin(i)
+            ran = getattr(step, "fragment", None) if step is not None else fragment
+            entry = {
+                "name": name,
+                "source": fragment.source,
+                "kind": fragment.kind,
+                "request": ran.text if ran is not None else None,
+                "params": ({k: _json_value(v) for k, v in step.bound} if step is not None
+                           else {k: _json_value(v) for k, v in fragment.params}),
+                "columns": list(fragment.columns),
+                "pushed": list(self.notes[i]) if i < len(self.notes) else [],
+                "estimated_rows": self.estimate(i),
+                "actual_rows": step.rows if step is not None else None,
+                "ms": round(step.seconds * 1000, 3) if step is not None else None,
+                "cache_hit": step.cache_hit if step is not None else None,
+                "semi_join": None,
+            }
+            if semijoin is not None:
+                entry["semi_join"] = {
+                    "producer": fragment_name(semijoin.producer),
+                    "producer_column": semijoin.producer_column,
+                    "column": semijoin.column,
+                    "max_keys": semijoin.max_keys,
+                    "reduced_request": semijoin.reduced.text,
+                    "keys": getattr(step, "keys", None) if step is not None else None,
+                    "reduced": getattr(step, "reduced", None) if step is not None else None,
+                }
+            fragments.append(entry)
+        duck = steps.get("DuckDB")
+        document = {
+            "duckdb": None if self.sql is None else {
+                "sql": self.sql,
+                "params": list(self.sql_params),
+                "rows": duck.rows if duck is not None else None,
+                "ms": round(duck.seconds * 1000, 3) if duck is not None else None,
+            },
+            "fragments": fragments,
+            "totals": dict(totals) if totals is not None else None,
+        }
+        return json.dumps(document, indent=2, default=str)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, ParamRef):
+        return str(value)
+    if isinstance(value, list) and len(value) > 20:
+        return value[:20] + [f"... {len(value)} values in all"]
+    if isinstance(value, (str, int, float, bool, type(None), list)):
+        return value
+    return repr(value)
+
+
+def _rows(value: float) -> str:
+    return f"{value:,.0f}" if value >= 1 else f"{value:.2g}"
 
 
 def fragment_name(index: int) -> str:

@@ -23,7 +23,10 @@ from sqlglot import exp
 from . import ast
 from .catalog import TableInfo, find_name
 from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
-from .plan import Fragment, ParamRef, Plan, VectorQuery, fragment_name
+from .optimizer.tree import paren as _paren
+from . import optimizer
+from .optimizer.context import DEFAULT_MAX_KEYS, Context
+from .plan import Access, Draft, Fragment, ParamRef, Plan, SemiJoin, VectorQuery, fragment_name
 from .sources.base import Source
 from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact
 from .sources.lancedb import DISTANCE, METRICS
@@ -65,6 +68,7 @@ class Leaf:
     graph_where: ast.Expr | None = None
     vector: VectorQuery | None = None
     prefilter: ast.Expr | None = None
+    required: set[str] = field(default_factory=set)  # fetched whatever the tree uses (USING)
 
     @property
     def placeholder(self) -> str:
@@ -82,14 +86,6 @@ class Leaf:
         # COUNT(*) and friends use no column; fetch the narrowest one to keep the rows.
         return (self.table.column_names[0],)
 
-    def compile(self) -> Fragment:
-        if self.graph is not None:
-            request = GraphRequest(self.graph.patterns, self.graph_where, tuple(self.graph_outputs.values()))
-            return self.source.compile_match(request)
-        if self.vector is not None:
-            return self.source.compile_search(self.table, self.columns(), self.vector, self.prefilter)
-        return self.source.compile_scan(self.table, self.columns())
-
 
 @dataclass
 class Relation:
@@ -99,9 +95,29 @@ class Relation:
     columns: list[str]
     open: bool = False  # some column names are only known to DuckDB: do not reject unknowns
     leaf: Leaf | None = None
+    # column -> (leaf, the fragment column holding it, its type): where a join key comes from
+    origins: dict[str, tuple[Leaf, str, pa.DataType | None]] = field(default_factory=dict)
+
+    def origin(self, name: str) -> tuple[Leaf, str, pa.DataType | None] | None:
+        if name in self.origins:
+            return self.origins[name]
+        leaf = self.leaf
+        if leaf is None or leaf.table is None:
+            return None
+        if name == DISTANCE and leaf.vector is not None:
+            return leaf, name, pa.float64()
+        info = leaf.table.column(name)
+        return (leaf, info.name, info.type) if info is not None else None
 
     def resolve(self, name: str) -> str | None:
         return find_name(name, self.columns, key=lambda c: c)
+
+
+class Frame:
+    """One query (or subquery); ``correlated`` when it uses a column of an outer query."""
+
+    def __init__(self):
+        self.correlated = False
 
 
 @dataclass
@@ -111,6 +127,11 @@ class Scope:
     ctes: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
     select_aliases: set[str] = field(default_factory=set)
     using: set[str] = field(default_factory=set)
+    frame: Frame | None = None
+
+    def __post_init__(self):
+        if self.frame is None:
+            self.frame = self.parent.frame if self.parent is not None else Frame()
 
     def cte(self, name: str):
         scope = self
@@ -126,55 +147,110 @@ class Scope:
 
 
 class Planner:
-    def __init__(self, catalog, describe: Describe):
+    def __init__(self, catalog, describe: Describe, *, max_keys: int = DEFAULT_MAX_KEYS):
         self.catalog = catalog
         self.describe = describe
+        self.max_keys = max_keys
 
-    def plan(self, query: ast.Query, params: Mapping[str, object], *, unbound_ok: bool = False) -> Plan:
+    def plan(self, query: ast.Query, params: Mapping[str, object], *, unbound_ok: bool = False,
+             optimize: bool = True, catalog=None) -> Plan:
         """Plan ``query``. With ``unbound_ok`` (EXPLAIN without values), a missing
         parameter is planned for as a value of unknown type: nothing that depends on
-        its type runs in a source."""
+        its type runs in a source. Without ``optimize``, every access fetches whole
+        tables and DuckDB does all the work (the reference the optimizer is tested against)."""
         if unbound_ok:
             used = query.parameters()
             params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
-        build = _Build(self.catalog.snapshot(), params)
-        tree = build.query(query, Scope())
-        leaves = build.leaves
-        whole = self._single_sqlite(query, tree, leaves, params)
-        if whole is not None:
-            return whole
-        fragments: list[Fragment] = []
-        names: dict[str, str] = {}
-        for leaf in leaves:
-            fragment = leaf.compile()
-            if fragment in fragments:  # the same request twice: run it once
-                names[leaf.placeholder] = fragment_name(fragments.index(fragment))
-            else:
-                names[leaf.placeholder] = fragment_name(len(fragments))
-                fragments.append(fragment)
-        sql = _rename_leaves(tree, names).sql(dialect="duckdb")
-        return Plan(tuple(fragments), sql, tuple(sorted(build.sql_params)), None, frozenset(params))
+        catalog = catalog or self.catalog.snapshot()
+        draft = self.bind(query, params, catalog)
+        context = Context(catalog, params, self.describe, self.max_keys)
+        draft = optimizer.optimize(draft, context, optimizer.RULES if optimize else optimizer.BASELINE)
+        return compile_plan(draft, context)
 
-    # ------------------------------------------------------------ SQLite pass-through
-    def _single_sqlite(self, query, tree, leaves, params) -> Plan | None:
-        if not leaves or any(leaf.table is None or leaf.graph or leaf.vector for leaf in leaves):
-            return None
-        sources = {leaf.source.name for leaf in leaves}
-        if len(sources) != 1 or leaves[0].source.kind != "sqlite":
-            return None
-        if not leaves[0].source.runs_exactly(query, [leaf.table for leaf in leaves], params):
-            return None
-        # DuckDB tells the names and types its own evaluation would give.
-        schemas = []
-        for leaf in leaves:
-            cols = leaf.table.columns
-            schemas.append((leaf.placeholder, pa.schema([(c.name, c.type) for c in cols])))
-        output = self.describe(tree.sql(dialect="duckdb"), schemas, params)
-        sqlite_tree = _rename_leaves(tree, {leaf.placeholder: leaf.table.name for leaf in leaves}, real=True)
-        source = leaves[0].source
-        fragment = source.compile_query(sqlite_tree, tuple(n for n, _ in output), tuple(t for _, t in output))
-        return Plan((fragment,), None, (), tuple(output), frozenset(params))
+    def bind(self, query: ast.Query, params: Mapping[str, object], catalog=None) -> Draft:
+        """Resolve every name and build the Draft the optimizer rules rewrite."""
+        build = _Build(catalog or self.catalog.snapshot(), params)
+        tree = build.query(query, Scope())
+        return Draft(tree, tuple(_access(leaf) for leaf in build.leaves))
+
+
+def _access(leaf: Leaf) -> Access:
+    if leaf.graph is not None:
+        request = GraphRequest(leaf.graph.patterns, leaf.graph_where, tuple(leaf.graph_outputs.values()))
+        return Access(leaf.id, leaf.source.name, "graph", graph=request, columns=leaf.columns())
+    universe = tuple(leaf.table.column_names) + ((DISTANCE,) if leaf.vector is not None else ())
+    required = frozenset(universe) if leaf.all_columns else frozenset(leaf.required)
+    kind = "search" if leaf.vector is not None else "scan"
+    return Access(leaf.id, leaf.source.name, kind, leaf.table, columns=universe, required=required,
+                  vector=leaf.vector, prefilter=leaf.prefilter)
+
+
+def compile_plan(draft: Draft, context: Context) -> Plan:
+    """Each access becomes one fragment (its source writes the native request);
+    the tree becomes DuckDB SQL over them."""
+    params = frozenset(context.params)
+    if "whole" in draft.tree.meta:
+        access = draft.accesses[0]
+        fragment = context.source(access.source).compile_query(
+            access.query, access.columns, tuple(t for _, t in access.output))
+        return Plan((fragment,), None, (), access.output, params)
+    fragments: list[Fragment] = []
+    estimates: list[float | None] = []
+    semijoins: list[SemiJoin | None] = []
+    notes: list[tuple[str, ...]] = []
+    index: dict[int, int] = {}  # access id -> fragment index
+    names: dict[str, str] = {}
+    pending = list(draft.accesses)
+    while pending:  # producers of semi-join keys before their consumers
+        ready = [a for a in pending if a.reduce is None or a.reduce.producer in index]
+        if not ready:
+            raise AssertionError("semi-joins form a cycle")
+        for access in ready:
+            pending.remove(access)
+            source = context.source(access.source)
+            fragment = _compile(source, access, keys=False)
+            semijoin = None
+            if access.reduce is not None:
+                reduced = _compile(source, access, keys=True)
+                semijoin = SemiJoin(index[access.reduce.producer], access.reduce.producer_column,
+                                    access.reduce.column, reduced, context.max_keys)
+            key = (fragment, semijoin)
+            existing = next((i for i, f in enumerate(fragments) if (f, semijoins[i]) == key), None)
+            if existing is None:  # the same request twice runs once
+                existing = len(fragments)
+                fragments.append(fragment)
+                estimates.append(access.estimate)
+                semijoins.append(semijoin)
+                notes.append(_notes(access))
+            index[access.id] = existing
+            names[access.placeholder] = fragment_name(existing)
+    sql = _rename_leaves(draft.tree, names).sql(dialect="duckdb")
+    sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
+    return Plan(tuple(fragments), sql, sql_params, None, params,
+                tuple(estimates), tuple(semijoins), tuple(notes))
+
+
+def _compile(source: Source, access: Access, keys: bool) -> Fragment:
+    column = access.reduce.column if keys and access.reduce is not None else None
+    if access.kind == "graph":
+        return source.compile_match(access.graph, keys=column)
+    if access.kind == "search":
+        return source.compile_search(access.table, access.columns, access.vector, access.prefilter)
+    if access.kind == "query":
+        return source.compile_query(access.query, access.columns, tuple(t for _, t in access.output))
+    return source.compile_scan(access.table, access.columns, filters=access.filters, order=access.order,
+                               limit=access.limit, keys=column)
+
+
+def _notes(access: Access) -> tuple[str, ...]:
+    notes = []
+    if access.filters:
+        notes.append("pushed filter: " + " AND ".join(str(f) for f in access.filters))
+    if access.limit is not None:
+        order = ", ".join(f"{c}{' DESC' if d else ''}" for c, d, _ in access.order)
+        notes.append(f"pushed top-n: {access.limit} rows" + (f" by {order}" if order else ""))
+    return tuple(notes)
 
 
 def _rename_leaves(tree: exp.Expression, names: Mapping[str, str], real: bool = False) -> exp.Expression:
@@ -244,10 +320,11 @@ class _Build:
         self.leaves: list[Leaf] = []
         self.sql_params: set[str] = set()
         self._ids = itertools.count()
+        self._refs: list | None = None  # column references of the condition being translated
 
     # ------------------------------------------------------------ queries
     def query(self, query: ast.Query, outer: Scope) -> exp.Expression:
-        scope = Scope(parent=outer)
+        scope = Scope(parent=outer, frame=Frame())
         ctes = []
         for cte in query.ctes:
             tree = self.query(cte.query, scope)
@@ -277,6 +354,8 @@ class _Build:
             if isinstance(body, exp.Subquery):
                 body = exp.select(exp.Star()).from_(body)
             body.set("with_", exp.With(expressions=ctes))
+        body.meta["fql"] = query
+        body.meta["frame"] = scope.frame
         return body
 
     def body(self, body, scope: Scope) -> exp.Expression:
@@ -328,7 +407,7 @@ class _Build:
         if select.distinct:
             tree.set("distinct", exp.Distinct())
         if select.where is not None:
-            tree = tree.where(self.expr(select.where, scope))
+            tree.set("where", exp.Where(this=self.condition(select.where, scope)))
         if select.group_by:
             tree.set("group", exp.Group(expressions=[self.expr(g, scope) for g in select.group_by]))
         if select.having is not None:
@@ -343,7 +422,7 @@ class _Build:
                 if relation.leaf is not None:
                     relation.leaf.all_columns = True
             return exp.Star()
-        relation = self._relation(star.table, scope, star.pos)
+        relation, _ = self._relation(star.table, scope, star.pos)
         if relation.leaf is not None:
             relation.leaf.all_columns = True
         return exp.Column(this=exp.Star(), table=_ident(relation.alias))
@@ -373,7 +452,7 @@ class _Build:
             else:
                 join.set("kind", "INNER")
             if item.on is not None:
-                join.set("on", self.expr(item.on, scope))
+                join.set("on", self.condition(item.on, scope))
             if item.using:
                 for name in item.using:
                     self._check_using(name, scope, item.pos)
@@ -406,6 +485,7 @@ class _Build:
             resolved = relation.resolve(name)
             if relation.leaf is not None and resolved:
                 relation.leaf.used.add(resolved)
+                relation.leaf.required.add(resolved)
 
     def _add_relation(self, scope: Scope, relation: Relation, pos) -> None:
         if any(r.alias.lower() == relation.alias.lower() for r in scope.relations):
@@ -494,8 +574,15 @@ class _Build:
         alias = item.alias.name if item.alias else f"__graph{leaf.id}"
         if item.alias and item.alias.columns:
             names = list(item.alias.columns) + names[len(item.alias.columns):]
-        self._add_relation(scope, Relation(alias, names), item.pos)
-        return exp.Subquery(this=wrapper, alias=_table_alias(alias, item.alias))
+        origins = {}
+        for name, column in zip(names, item.columns):
+            if isinstance(column.expr, ast.Column) and column.expr.name != "__path__":
+                output = leaf.graph_outputs[binder.output(column.expr).key]
+                origins[name] = (leaf, output.name, output.type)
+        self._add_relation(scope, Relation(alias, names, origins=origins), item.pos)
+        node = exp.Subquery(this=wrapper, alias=_table_alias(alias, item.alias))
+        node.meta["leaf_id"] = leaf.id
+        return node
 
     # ------------------------------------------------------------ VECTOR_SEARCH
     def vector_search(self, item: ast.VectorSearch, scope: Scope) -> exp.Expression:
@@ -634,12 +721,12 @@ class _Build:
         return names
 
     # ------------------------------------------------------------ expressions
-    def _relation(self, name: str, scope: Scope, pos) -> Relation:
+    def _relation(self, name: str, scope: Scope, pos) -> tuple[Relation, Scope]:
         search = scope
         while search is not None:
             for relation in search.relations:
                 if relation.alias.lower() == name.lower():
-                    return relation
+                    return relation, search
             search = search.parent
         visible = [r.alias for s in _chain(scope) for r in s.relations]
         raise CatalogError(
@@ -647,9 +734,22 @@ class _Build:
             + (f" In scope: {', '.join(visible)}" if visible else "")
         )
 
+    def _found(self, column: ast.Column, scope: Scope, found: Scope, relation: Relation | None,
+               resolved: str | None) -> None:
+        """Record where a column reference resolved: correlation, and the references
+        of the condition being translated (see ``condition``)."""
+        walk = scope
+        while walk is not None and walk is not found:
+            if walk.frame is not found.frame:
+                walk.frame.correlated = True
+            walk = walk.parent
+        if self._refs is not None:
+            local = found is scope and relation is not None and resolved is not None
+            self._refs.append((column, relation if local else None, resolved))
+
     def column(self, column: ast.Column, scope: Scope) -> exp.Expression:
         if column.table is not None:
-            relation = self._relation(column.table, scope, column.pos)
+            relation, found = self._relation(column.table, scope, column.pos)
             resolved = relation.resolve(column.name)
             if resolved is None and not relation.open:
                 raise CatalogError(
@@ -657,9 +757,12 @@ class _Build:
                     + did_you_mean(column.name, relation.columns)
                     + f" Its columns: {', '.join(relation.columns)}"
                 )
+            self._found(column, scope, found, relation, resolved)
+            node = exp.Column(this=_ident(resolved or column.name), table=_ident(relation.alias))
             if relation.leaf is not None and resolved is not None:
                 relation.leaf.used.add(resolved)
-            return exp.Column(this=_ident(resolved or column.name), table=_ident(relation.alias))
+                node.meta["leaf"] = (relation.leaf.id, resolved)
+            return node
         search = scope
         while search is not None:
             owners = [(r, r.resolve(column.name)) for r in search.relations]
@@ -673,10 +776,20 @@ class _Build:
                 for relation, name in owners:
                     if relation.leaf is not None:
                         relation.leaf.used.add(name)
-                return exp.Column(this=_ident(owners[0][1]))
+                node = exp.Column(this=_ident(owners[0][1]))
+                if len(owners) == 1:
+                    relation, name = owners[0]
+                    self._found(column, scope, search, relation, name)
+                    if relation.leaf is not None:
+                        node.meta["leaf"] = (relation.leaf.id, name)
+                else:  # a USING column: each side's copy is fetched (``required``)
+                    self._found(column, scope, search, None, None)
+                return node
             if find_name(column.name, search.select_aliases, key=lambda a: a):
+                self._found(column, scope, search, None, None)
                 return exp.Column(this=_ident(column.name))
             if any(r.open for r in search.relations):
+                self._found(column, scope, search, None, None)
                 return exp.Column(this=_ident(column.name))
             search = search.parent
         visible = [c for s in _chain(scope) for r in s.relations for c in r.columns]
@@ -685,6 +798,47 @@ class _Build:
             f"Unknown column {column.name!r} (line {column.pos[0]}, column {column.pos[1]})."
             + did_you_mean(column.name, visible)
         )
+
+    def condition(self, expr: ast.Expr, scope: Scope) -> exp.Expression:
+        """A WHERE or ON condition, translated conjunct by conjunct.
+
+        Each conjunct over the columns of one table of this FROM clause is tagged
+        ``meta["push"] = (leaf id, the conjunct with canonical column names)``: a
+        filter pushdown candidate. A conjunct ``a.x = b.y`` between two leaves is
+        tagged ``meta["equi"]``: a candidate for semi-join reduction.
+        """
+        result = None
+        for conjunct in _conjuncts(expr):
+            outer, self._refs = self._refs, []
+            try:
+                node = self.expr(conjunct, scope)
+                refs = self._refs
+            finally:
+                self._refs = outer
+            if outer is not None:
+                outer.extend(refs)
+            self._tag(node, conjunct, refs)
+            result = node if result is None else exp.And(this=_paren(result), expression=_paren(node))
+        return result
+
+    def _tag(self, node: exp.Expression, conjunct: ast.Expr, refs) -> None:
+        if not refs or any(relation is None for _, relation, _ in refs):
+            return
+        if any(isinstance(n, (ast.Exists, ast.InQuery, ast.ScalarSubquery, ast.Array))
+               or (isinstance(n, ast.Function) and (n.name in AGGREGATES or n.name == "PATH_LENGTH"))
+               for n in conjunct.walk()):
+            return
+        names = {id(column): resolved for column, _, resolved in refs}
+        leaves = {id(relation.leaf) if relation.leaf is not None and relation.leaf.table is not None else None
+                  for _, relation, _ in refs}
+        if len(leaves) == 1 and None not in leaves:
+            leaf = refs[0][1].leaf
+            node.meta["push"] = (leaf.id, _map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos)))
+        if isinstance(conjunct, ast.Binary) and conjunct.op == "=" and len(refs) == 2 \
+                and isinstance(conjunct.left, ast.Column) and isinstance(conjunct.right, ast.Column):
+            sides = [relation.origin(resolved) for _, relation, resolved in refs]
+            if all(sides) and sides[0][0] is not sides[1][0]:
+                node.meta["equi"] = tuple((leaf.id, column, type_) for leaf, column, type_ in sides)
 
     def expr(self, node: ast.Expr, scope: Scope, *, column_hook=None, graph=None) -> exp.Expression:
         def r(child):
@@ -979,12 +1133,6 @@ def _table_alias(name: str, alias: ast.Alias | None) -> exp.TableAlias:
     return exp.TableAlias(this=_ident(name), columns=columns)
 
 
-def _paren(node: exp.Expression) -> exp.Expression:
-    atomic = (exp.Column, exp.Literal, exp.Placeholder, exp.Null, exp.Boolean, exp.Paren, exp.Anonymous,
-              exp.Count, exp.Subquery, exp.Case, exp.Cast, exp.Array)
-    return node if isinstance(node, atomic) else exp.Paren(this=node)
-
-
 def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
     if expr is None:
         return []
@@ -1002,11 +1150,16 @@ def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
 
 def _canonical_columns(expr: ast.Expr, table: TableInfo) -> ast.Expr:
     """The prefilter with column names spelled as the table spells them."""
+    return _map_columns(expr, lambda c: ast.Column(table.require_column(c.name).name, None, pos=c.pos))
+
+
+def _map_columns(expr: ast.Expr, change) -> ast.Expr:
+    """``expr`` with every column reference replaced by ``change(column)``."""
     import dataclasses
 
     def fix(node):
         if isinstance(node, ast.Column):
-            return ast.Column(table.require_column(node.name).name, None, pos=node.pos)
+            return change(node)
         if not dataclasses.is_dataclass(node):
             return node
         changes = {}

@@ -153,7 +153,7 @@ def test_explain_analyze_from_the_cli(workspace):
     proc = run("explain", "--analyze", "SELECT COUNT(*) FROM state.agents a JOIN graph.Agent b ON a.id = b.id",
                cwd=workspace)
     assert proc.returncode == 0, proc.stderr
-    assert "[40 rows," in proc.stdout and "1 rows from the steps above" in proc.stdout
+    assert "[40 rows" in proc.stdout and "1 rows from the steps above" in proc.stdout
 
 
 def test_progress_shows_on_a_terminal_only(workspace):

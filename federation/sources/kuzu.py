@@ -56,6 +56,7 @@ class KuzuSource(Source):
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
         self._connections = PerThread(lambda: kuzu_module().Connection(self._db()))
+        self._counts: dict[str, tuple[object, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _db(self):
@@ -125,12 +126,22 @@ class KuzuSource(Source):
         return tables
 
     # ------------------------------------------------------------ compile
-    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...], *, filters=(), order=(),
+                     limit: int | None = None, keys: str | None = None) -> Fragment:
         types = tuple(table.require_column(c).type for c in columns)
         if table.kind == "node":
+            params = _Params()
+            conditions = [render_expr(_on_var(f.expr, "n"), params) for f in filters]
+            if keys is not None:
+                conditions.append(f"n.{quote(keys)} IN {params.add(ParamRef(KEYS))}")
             items = ", ".join(f"n.{quote(c)} AS {quote(c)}" for c in columns)
-            text = f"MATCH (n:{quote(table.name)}) RETURN {items}"
-            return CypherFragment(self.name, text, columns, (), types)
+            text = f"MATCH (n:{quote(table.name)})"
+            if conditions:
+                text += " WHERE " + " AND ".join(conditions)
+            text += f" RETURN {items}"
+            if limit is not None:
+                text += f" LIMIT {int(limit)}"
+            return CypherFragment(self.name, text, columns, params.items(), types)
         parts = []
         for src_node, dst_node, src_key, dst_key in table.option("ends"):
             items = []
@@ -147,12 +158,18 @@ class KuzuSource(Source):
             )
         return CypherFragment(self.name, "\nUNION ALL\n".join(parts), columns, (), types)
 
-    def compile_match(self, request: "GraphRequest") -> Fragment:
+    def compile_match(self, request: "GraphRequest", keys: str | None = None) -> Fragment:
+        """The MATCH of a GRAPH_TABLE; with ``keys`` (an output's name), only matches
+        whose output is among the values bound to ``$__keys``."""
         params = _Params()
         patterns = [self._render_pattern(p, params) for p in request.patterns]
         text = "MATCH " + ", ".join(patterns)
-        if request.where is not None:
-            text += "\nWHERE " + render_expr(request.where, params)
+        conditions = [render_expr(request.where, params)] if request.where is not None else []
+        if keys is not None:
+            output = next(o for o in request.outputs if o.name == keys)
+            conditions.append(f"{quote(output.var)}.{quote(output.prop)} IN {params.add(ParamRef(KEYS))}")
+        if conditions:
+            text += "\nWHERE " + " AND ".join(conditions)
         items = []
         for output in request.outputs:
             if output.path_var is not None:
@@ -163,6 +180,36 @@ class KuzuSource(Source):
         columns = tuple(o.name for o in request.outputs)
         types = tuple(o.type for o in request.outputs)
         return CypherFragment(self.name, text, columns, params.items(), types)
+
+    # ------------------------------------------------------------ what this source evaluates exactly
+    def can_filter(self, table: TableInfo, expr: ast.Expr, params: Mapping[str, object]) -> bool:
+        if table.kind != "node":
+            return False
+        return cypher_exact(_on_var(expr, "n"), lambda c: (table.column(c.name) or _NO_COLUMN).type, params)
+
+    def can_order(self, table: TableInfo, order) -> bool:
+        return not order  # Kuzu's NULL ordering is not DuckDB's: only a plain LIMIT
+
+    def can_reduce(self, access, column: str) -> bool:
+        if access.kind == "graph":
+            return any(o.name == column and o.var is not None for o in access.graph.outputs)
+        return access.kind == "scan" and access.table.kind == "node"
+
+    def row_count(self, table: TableInfo) -> int | None:
+        """Nodes with the label, or relationships of the type; cached per data version."""
+        version = self.version()
+        with self._lock:
+            cached = self._counts.get(table.name)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        pattern = f"(n:{quote(table.name)})" if table.kind == "node" else f"()-[n:{quote(table.name)}]->()"
+        try:
+            count = self._query(f"MATCH {pattern} RETURN count(*) AS n").column(0)[0].as_py()
+        except Exception:  # noqa: BLE001 - an estimate only
+            return None
+        with self._lock:
+            self._counts[table.name] = (version, count)
+        return count
 
     def _render_pattern(self, pattern: ast.PathPattern, params: "_Params") -> str:
         parts = [self._render_node(pattern.nodes[0], params)]
@@ -303,6 +350,31 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
         return kind is not None and all(
             isinstance(i, (ast.Literal, ast.Param)) and exact_value(i, kind) for i in expr.items)
     return False
+
+
+KEYS = "__keys"  # the parameter a semi-join binds its keys to
+_NO_COLUMN = ColumnInfo("", None)
+
+
+def _on_var(expr: ast.Expr, var: str) -> ast.Expr:
+    """A pushed filter (unqualified columns) written over the pattern variable ``var``."""
+    import dataclasses
+
+    def fix(node):
+        if isinstance(node, ast.Column):
+            return ast.Column(node.name, var, pos=node.pos)
+        if not dataclasses.is_dataclass(node):
+            return node
+        changes = {}
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.Node):
+                changes[f.name] = fix(value)
+            elif isinstance(value, tuple):
+                changes[f.name] = tuple(fix(v) if isinstance(v, ast.Node) else v for v in value)
+        return dataclasses.replace(node, **changes)
+
+    return fix(expr)
 
 
 def _kuzu_value(value: object) -> object:

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, type_family, value_family
-from ..errors import ParameterError, SourceError, UnsupportedError
+from ..errors import FederationError, ParameterError, SourceError, UnsupportedError
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
 from .base import Running, Source
 
@@ -43,6 +43,7 @@ class LanceSource(Source):
         self._handles: dict[str, object] = {}
         self._embedder = None
         self._embedder_lock = threading.Lock()
+        self._counts: dict[str, tuple[object, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _connect(self):
@@ -118,10 +119,58 @@ class LanceSource(Source):
         return table.require_column(vectors[0])
 
     # ------------------------------------------------------------ compile
-    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...], *, filters=(), order=(),
+                     limit: int | None = None, keys: str | None = None) -> Fragment:
         types = tuple(table.require_column(c).type for c in columns)
-        text = f"{table.name}.search().select({list(columns)})"
-        return LanceFragment(self.name, text, columns, (), types, table=table.name)
+        where = _and_all([f.expr for f in filters])
+        text = f"{table.name}.search()"
+        shown = [check_filter(where, dict(table_types(table)))] if where is not None else []
+        if keys is not None:
+            shown.append(f"{quote_identifier(keys)} IN (<keys>)")
+        if shown:
+            text += f".where({' AND '.join(shown)!r})"
+        text += f".select({list(columns)})"
+        if limit is not None:
+            text += f".limit({int(limit)})"
+        params = tuple(_filter_params(where))
+        if keys is not None:
+            params += ((KEYS, ParamRef(KEYS)),)
+        return LanceFragment(self.name, text, columns, params, types, table=table.name, where=where,
+                             column_types=table_types(table), limit=limit, keys_column=keys)
+
+    # ------------------------------------------------------------ what this source evaluates exactly
+    def can_filter(self, table: TableInfo, expr: ast.Expr, params: Mapping[str, object]) -> bool:
+        types = dict(table_types(table))
+        try:
+            check_filter(expr, types)
+            if any(isinstance(n, ast.Param) for n in expr.walk()):
+                render_filter(expr, params, types)
+        except FederationError:
+            return False
+        return True
+
+    def can_order(self, table: TableInfo, order) -> bool:
+        return not order  # a LanceDB scan has no ORDER BY: only a plain LIMIT
+
+    def can_reduce(self, access, column: str) -> bool:
+        if access.kind != "scan":
+            return False
+        t = access.table.require_column(column).type
+        return t is not None and (pa.types.is_integer(t) or pa.types.is_string(t))
+
+    def row_count(self, table: TableInfo) -> int | None:
+        version = self.version((table.name,))
+        with self._lock:
+            cached = self._counts.get(table.name)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        try:
+            count = self._table(table.name).count_rows()
+        except Exception:  # noqa: BLE001 - an estimate only
+            return None
+        with self._lock:
+            self._counts[table.name] = (version, count)
+        return count
 
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
                        prefilter: ast.Expr | None) -> Fragment:
@@ -151,7 +200,16 @@ class LanceSource(Source):
         assert isinstance(fragment, LanceFragment)
         table = self._table(fragment.table)
         if fragment.vector is None:
-            return table.search().select(list(fragment.columns)).limit(None).to_arrow()
+            scan = table.search()
+            conditions = []
+            if fragment.where is not None:
+                conditions.append(render_filter(fragment.where, params, dict(fragment.column_types)))
+            if fragment.keys_column is not None:
+                values = ", ".join(render_literal(v) for v in params[KEYS])
+                conditions.append(f"({quote_identifier(fragment.keys_column)} IN ({values}))")
+            if conditions:
+                scan = scan.where(" AND ".join(conditions))
+            return scan.select(list(fragment.columns)).limit(fragment.limit).to_arrow()
         vq = fragment.vector
         query = self._query_vector(vq, params, table.schema.field(vq.column).type)
         wanted = [c for c in fragment.columns if c != DISTANCE]
@@ -201,6 +259,16 @@ class LanceSource(Source):
                 except ValueError as exc:
                     raise UnsupportedError(f"Source {self.name!r}: {exc}") from None
             return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
+
+
+KEYS = "__keys"  # the parameter a semi-join binds its keys to
+
+
+def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
+    result = None
+    for e in exprs:
+        result = e if result is None else ast.Binary("AND", result, e)
+    return result
 
 
 def table_types(table: TableInfo) -> tuple[tuple[str, pa.DataType], ...]:

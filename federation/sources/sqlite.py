@@ -7,8 +7,10 @@ tree and rendered in SQLite's dialect; values travel as bound parameters.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import urllib.parse
+from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
 
@@ -48,6 +50,7 @@ class SqliteSource(Source):
         self._connections = PerThread(self._open_adbc)
         self._interruptible = PerThread(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
+        self._counts: dict[str, tuple[object, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _check_file(self) -> None:
@@ -116,12 +119,67 @@ class SqliteSource(Source):
         return tables
 
     # ------------------------------------------------------------ compile
-    def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
+    def compile_scan(self, table: TableInfo, columns: tuple[str, ...], *, filters=(), order=(),
+                     limit: int | None = None, keys: str | None = None) -> Fragment:
+        """``columns`` of ``table``, filtered by the pushed ``filters``, the first ``limit``
+        rows by ``order``; with ``keys``, only rows whose ``keys`` column is among the
+        values bound (as one JSON array) to the ``__keys`` parameter."""
         select = exp.select(*(exp.column(c, quoted=True) for c in columns)).from_(
             exp.table_(table.name, quoted=True)
         )
+        conditions = [f.sql for f in filters]
+        if keys is not None:
+            values = exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS)))
+            conditions.append(exp.In(this=exp.column(keys, quoted=True), query=exp.Subquery(this=values)))
+        for condition in conditions:
+            select = select.where(condition, copy=False)
+        sql = select.sql(dialect="sqlite")
+        if order:
+            sql += " ORDER BY " + ", ".join(
+                f"{_quote(c)}{' DESC' if desc else ''} NULLS {'FIRST' if first else 'LAST'}"
+                for c, desc, first in order)
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         types = tuple(table.require_column(c).type for c in columns)
-        return SqlFragment(self.name, select.sql(dialect="sqlite"), columns, (), types)
+        params = tuple((n, ParamRef(n)) for n in placeholder_order(sql))
+        return SqlFragment(self.name, sql, columns, params, types)
+
+    # ------------------------------------------------------------ what this source evaluates exactly
+    def can_filter(self, table: TableInfo, expr: ast.Expr, params: Mapping[str, object]) -> bool:
+        """Whether SQLite filters ``table`` by ``expr`` exactly as DuckDB would."""
+        try:
+            _Exactness([table], params).condition(expr)
+        except _NotExact:
+            return False
+        return True
+
+    def can_order(self, table: TableInfo, order) -> bool:
+        # Within one type family SQLite's order (BINARY collation: code points) is DuckDB's.
+        return all(type_family((table.column(c) or ColumnInfo(c, None)).type) in ("number", "string")
+                   for c, _, _ in order)
+
+    def can_reduce(self, access, column: str) -> bool:
+        return access.kind == "scan"
+
+    def row_count(self, table: TableInfo) -> int | None:
+        """Rows in ``table`` (an estimate for the planner), cached per data version."""
+        version = self.version()
+        with self._lock:
+            cached = self._counts.get(table.name)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+        meta = self._meta_connection()
+        quoted = _quote(table.name)
+        try:  # the largest rowid: O(log n), exact unless rows were deleted
+            count = meta.execute(f"SELECT max(_rowid_) FROM {quoted}").fetchone()[0] or 0
+        except sqlite3.Error:  # a view or a WITHOUT ROWID table
+            try:
+                count = meta.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+            except sqlite3.Error:
+                return None
+        with self._lock:
+            self._counts[table.name] = (version, count)
+        return count
 
     def compile_query(self, tree: exp.Expression, columns: tuple[str, ...],
                       types: tuple[pa.DataType | None, ...]) -> SqlFragment:
@@ -139,8 +197,9 @@ class SqliteSource(Source):
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         if getattr(fragment, "whole_query", False):
             return self._execute_interruptible(fragment, params, running)
-        # A scan: bounded by the table's size, no parameters; ADBC returns Arrow directly.
-        return self._connections.get().query(fragment.text)
+        # A scan: bounded by the table's size; ADBC returns Arrow directly.
+        values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
+        return self._connections.get().query(fragment.text, values)
 
 
 def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
@@ -398,8 +457,18 @@ class _Adbc:
         finally:
             statement.close()
 
-    def query(self, sql: str) -> pa.Table:
-        return self._statement(sql)
+    def query(self, sql: str, values: Mapping[str, object] | None = None) -> pa.Table:
+        if not values:
+            return self._statement(sql)
+        statement = self._manager.AdbcStatement(self._connection)
+        try:
+            statement.set_sql_query(sql)
+            # SQLite numbers named parameters by first appearance; the batch binds by position.
+            statement.bind(pa.record_batch([_bind_array(v) for v in values.values()], names=list(values)))
+            handle, _ = statement.execute_query()
+            return pa.RecordBatchReader.from_stream(handle).read_all()
+        finally:
+            statement.close()
 
     def close(self) -> None:
         self._connection.close()
@@ -434,6 +503,27 @@ def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
                 raise SourceError(source, f"column {name!r} holds values of several types ({exc})") from exc
     return pa.Table.from_arrays(arrays, names=list(names))
+
+
+KEYS = "__keys"  # the parameter a semi-join binds its keys to
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _bind_value(value: object) -> object:
+    if isinstance(value, list):  # semi-join keys: one JSON array for json_each
+        return json.dumps(value)
+    return _sqlite_value(value)
+
+
+def _bind_array(value: object) -> pa.Array:
+    if value is None:
+        return pa.nulls(1, pa.int64())
+    if isinstance(value, Decimal):
+        value = float(value)  # only values a double holds exactly are pushed (fits_int64_or_double)
+    return pa.array([value])
 
 
 def _sqlite_value(value: object) -> object:

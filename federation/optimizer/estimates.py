@@ -1,0 +1,117 @@
+"""Row estimates: source statistics (row counts, cached per data version) times
+simple selectivities of the filters each access carries. They only choose the
+order of work (which side of a join runs first); results never depend on them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from .. import ast
+from ..plan import Access, Draft
+from .context import Context
+
+# Selectivity of one condition, in the spirit of System R's defaults.
+EQUALS = 0.01
+RANGE = 0.3
+LIKE = 0.1
+IS_NULL = 0.05
+OTHER = 0.5
+MAX_HOPS = 4  # a quantified edge *1..30 is estimated as if it stopped here
+
+
+def estimate_rows(draft: Draft, context: Context) -> Draft:
+    return draft.replace(*(replace(a, estimate=_estimate(a, context)) for a in draft.accesses))
+
+
+def _estimate(access: Access, context: Context) -> float | None:
+    if access.kind == "search":
+        return float(access.vector.top_k)
+    source = context.source(access.source)
+    if access.kind == "scan":
+        count = source.row_count(access.table)
+        if count is None:
+            return None
+        rows = count * math.prod(selectivity(f.expr) for f in access.filters)
+        return min(rows, access.limit) if access.limit is not None else rows
+    if access.kind == "graph":
+        return graph_rows(access.graph, source, context)
+    return None
+
+
+def selectivity(expr: ast.Expr) -> float:
+    if isinstance(expr, ast.Binary) and expr.op == "AND":
+        return selectivity(expr.left) * selectivity(expr.right)
+    if isinstance(expr, ast.Binary) and expr.op == "OR":
+        return min(1.0, selectivity(expr.left) + selectivity(expr.right))
+    if isinstance(expr, ast.Unary) and expr.op == "NOT":
+        return 1.0 - selectivity(expr.operand)
+    if isinstance(expr, ast.Binary) and expr.op == "=":
+        return EQUALS
+    if isinstance(expr, ast.Binary) and expr.op == "<>":
+        return 1.0 - EQUALS
+    if isinstance(expr, (ast.Binary, ast.Between)):
+        return RANGE if not getattr(expr, "negated", False) else 1.0 - RANGE
+    if isinstance(expr, ast.InList):
+        inside = min(1.0, EQUALS * len(expr.items))
+        return 1.0 - inside if expr.negated else inside
+    if isinstance(expr, ast.Like):
+        return 1.0 - LIKE if expr.negated else LIKE
+    if isinstance(expr, ast.IsNull):
+        return 1.0 - IS_NULL if expr.negated else IS_NULL
+    return OTHER
+
+
+def graph_rows(request, source, context: Context) -> float | None:
+    """Matches of a GRAPH_TABLE pattern: the most selective node's rows times the
+    fan-out (relationships per node) of each edge from there."""
+    tables = context.catalog.tables(source)
+    conditions: dict[str, list[ast.Expr]] = {}
+    for conjunct in _conjuncts(request.where):
+        names = {c.table for c in conjunct.walk() if isinstance(c, ast.Column)}
+        if len(names) == 1:
+            conditions.setdefault(names.pop(), []).append(conjunct)
+    total = 1.0
+    for pattern in request.patterns:
+        fanout = 1.0
+        for edge in pattern.edges:
+            fanout *= _fanout(edge, tables, source)
+        starts = []
+        for node in pattern.nodes:
+            count = _count(node.label, "node", tables, source)
+            if count is None:
+                return None
+            sel = EQUALS ** len(node.properties)
+            sel *= math.prod(selectivity(c) for c in conditions.get(node.var, []))
+            starts.append(count * sel)
+        total *= min(starts) * fanout
+    return total
+
+
+def _fanout(edge, tables, source) -> float:
+    rels = _count(edge.label, "rel", tables, source)
+    if rels is None:
+        return 10.0
+    ends = tables[edge.label].option("ends") if edge.label in tables else None
+    nodes = _count(ends[0][0], "node", tables, source) if ends else None
+    per_node = rels / max(nodes or rels, 1)
+    if not edge.quantified:
+        return max(per_node, 1e-3)
+    hops = range(edge.min_hops, min(edge.max_hops, MAX_HOPS) + 1)
+    return max(sum(per_node ** h for h in hops), 1e-3)
+
+
+def _count(label, kind, tables, source) -> float | None:
+    if label is not None:
+        info = tables.get(label)
+        return source.row_count(info) if info is not None else None
+    counts = [source.row_count(t) for t in tables.values() if t.kind == kind]
+    return None if any(c is None for c in counts) else float(sum(counts))
+
+
+def _conjuncts(expr):
+    if expr is None:
+        return []
+    if isinstance(expr, ast.Binary) and expr.op == "AND":
+        return _conjuncts(expr.left) + _conjuncts(expr.right)
+    return [expr]

@@ -1,0 +1,91 @@
+"""Cross-source dynamic filtering (semi-join reduction, a bind join).
+
+For ``A JOIN B ON a.k = b.k`` across sources, when A is estimated small: run A
+first and fetch from B only the rows whose key is among A's keys (SQLite: one
+bound JSON array read by ``json_each``; Kuzu: ``WHERE n.k IN $keys``; LanceDB:
+``where k IN (...)``). At run time, above ``max_keys`` distinct keys, B is fetched
+unreduced instead; with no keys at all, B is not fetched.
+
+Which side may be reduced: both sides of an inner join or a WHERE equality, the
+right side of a LEFT JOIN by its ON. Never a VECTOR_SEARCH (filtering before the
+kNN changes the top k; a prefilter ``IN (SELECT ...)`` is the way to ask for that).
+Keys must be of one type family (integers, or strings) on both sides, so that the
+source compares them exactly as DuckDB's join would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..plan import Draft, Reduce
+from .context import Context
+from .tree import conjuncts, from_leaves
+
+BENEFIT = 4.0  # reduce only a side estimated at least this many times bigger
+
+
+def plan_semijoins(draft: Draft, context: Context) -> Draft:
+    accesses = {a.id: a for a in draft.accesses}
+    options: dict[int, list[tuple]] = {}
+    for select in draft.tree.find_all(exp.Select):
+        items = dict(from_leaves(select))
+        where = select.args.get("where")
+        for part in conjuncts(where.this if where is not None else None):
+            _both_ways(part, items, options)
+        for join in select.args.get("joins") or []:
+            side = (join.side or "").upper()
+            for part in conjuncts(join.args.get("on")):
+                if side == "":
+                    _both_ways(part, items, options)
+                elif side == "LEFT":
+                    tag = part.meta.get("equi")
+                    target = next((leaf for leaf, j in items.items() if j is join), None)
+                    if tag and target is not None and {tag[0][0], tag[1][0]} <= set(items):
+                        consumer, producer = (tag[0], tag[1]) if tag[0][0] == target else (tag[1], tag[0])
+                        if consumer[0] == target:
+                            options.setdefault(consumer[0], []).append((consumer, producer))
+    changed = []
+    for consumer_id, candidates in options.items():
+        consumer = accesses[consumer_id]
+        best = None
+        for (_, column, ctype), (pid, pcolumn, ptype) in candidates:
+            producer = accesses[pid]
+            if not _worth(producer, consumer, context) or not _same_family(ctype, ptype):
+                continue
+            if not context.source(consumer.source).can_reduce(consumer, column):
+                continue
+            if best is None or (producer.estimate, pid) < (accesses[best.producer].estimate, best.producer):
+                best = Reduce(pid, pcolumn, column)
+        if best is not None:
+            changed.append(replace(consumer, reduce=best))
+    return draft.replace(*changed) if changed else draft
+
+
+def _both_ways(part, items, options) -> None:
+    tag = part.meta.get("equi")
+    if tag and {tag[0][0], tag[1][0]} <= set(items):
+        options.setdefault(tag[0][0], []).append((tag[0], tag[1]))
+        options.setdefault(tag[1][0], []).append((tag[1], tag[0]))
+
+
+def _worth(producer, consumer, context: Context) -> bool:
+    if consumer.kind not in ("scan", "graph") or producer.estimate is None:
+        return False
+    if producer.estimate > context.max_keys:
+        return False
+    if consumer.estimate is None:
+        return producer.estimate * BENEFIT <= context.max_keys
+    # strictly smaller (ties by id): two accesses never wait for each other
+    return (producer.estimate * BENEFIT, producer.id) < (consumer.estimate, consumer.id)
+
+
+def _same_family(a: pa.DataType | None, b: pa.DataType | None) -> bool:
+    if a is None or b is None:
+        return False
+    if pa.types.is_integer(a) and pa.types.is_integer(b):
+        return True
+    strings = (pa.types.is_string, pa.types.is_large_string)
+    return any(f(a) for f in strings) and any(f(b) for f in strings)

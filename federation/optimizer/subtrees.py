@@ -1,0 +1,100 @@
+"""Whole-subtree pushdown: a query, a derived table or a CTE whose tables all live
+in one SQLite database, and which SQLite evaluates exactly as DuckDB does (joins,
+GROUP BY and aggregates included), becomes one SQL query for that database.
+
+The source decides exactness (``runs_exactly``: a type-family check of the whole
+subtree); DuckDB names and types the result, as its own evaluation would.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..plan import Access, Draft
+from .context import Context
+from .tree import leaf_id
+
+
+def push_subtrees(draft: Draft, context: Context) -> Draft:
+    if context.describe is None or not draft.accesses:
+        return draft
+    whole = _subtree(draft.tree, draft, context)
+    if whole is not None:  # the whole query: nothing is left for DuckDB
+        access, _ = whole
+        tree = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(access.placeholder)))
+        tree.meta["whole"] = access.id
+        return Draft(tree, (access,))
+    targets = [node for node in draft.tree.find_all(exp.Subquery, exp.CTE)
+               if isinstance(node.this, exp.Query) and "fql" in node.this.meta
+               and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
+    if not targets:
+        return draft
+    tree = draft.tree.copy()
+    accesses = list(draft.accesses)
+    targets = [node for node in tree.find_all(exp.Subquery, exp.CTE)
+               if isinstance(node.this, exp.Query) and "fql" in node.this.meta
+               and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
+    done: set[int] = set()
+    next_id = max(a.id for a in accesses) + 1
+    for node in targets:  # outermost first: a pushed subtree takes its inner ones along
+        if any(id(p) in done for p in _ancestors(node)):
+            continue
+        found = _subtree(node.this, Draft(node.this, draft.accesses), context, next_id)
+        if found is None:
+            continue
+        access, used = found
+        next_id += 1
+        done.add(id(node))
+        node.set("this", exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(access.placeholder))))
+        accesses = [a for a in accesses if a.id not in used] + [access]
+    return Draft(tree, tuple(accesses))
+
+
+def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int | None = None):
+    """The access that runs ``root`` whole in one SQLite source, and the leaves it replaces."""
+    query, frame = root.meta.get("fql"), root.meta.get("frame")
+    if query is None or frame is None or frame.correlated:
+        return None
+    used = []
+    ctes = {cte.alias_or_name for cte in root.find_all(exp.CTE)}
+    for table in root.find_all(exp.Table):
+        leaf = leaf_id(table)
+        if leaf is None and table.name in ctes:
+            continue
+        if leaf is None:
+            return None  # a CTE of an outer query
+        used.append(leaf)
+    if any("leaf_id" in node.meta for node in root.find_all(exp.Subquery)):
+        return None  # a GRAPH_TABLE
+    accesses = [draft.access(i) for i in dict.fromkeys(used)]
+    if not accesses or any(a.kind != "scan" for a in accesses):
+        return None
+    if len({a.source for a in accesses}) != 1:
+        return None
+    source = context.source(accesses[0].source)
+    if source.kind != "sqlite" or not source.runs_exactly(query, [a.table for a in accesses], context.params):
+        return None
+    schemas = [(a.placeholder, pa.schema([(c.name, c.type) for c in a.table.columns])) for a in accesses]
+    output = context.describe(root.sql(dialect="duckdb"), schemas, context.params)
+    names = {a.placeholder: a.table.name for a in accesses}
+
+    def rename(node):
+        if isinstance(node, exp.Table) and node.name in names:
+            new = node.copy()
+            new.set("this", exp.to_identifier(names[node.name], quoted=True))
+            return new
+        return node
+
+    sql_tree = root.copy().transform(rename)
+    ident = new_id if new_id is not None else max(a.id for a in draft.accesses) + 1
+    access = Access(ident, source.name, "query", columns=tuple(n for n, _ in output), query=sql_tree,
+                    output=tuple(output))
+    return access, set(used)
+
+
+def _ancestors(node: exp.Expression):
+    node = node.parent
+    while node is not None:
+        yield node
+        node = node.parent

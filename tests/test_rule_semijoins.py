@@ -1,0 +1,86 @@
+"""Row estimates and cross-source semi-join reduction (federation/optimizer/estimates.py,
+semijoins.py): (query, expected plan) pairs, and the run-time fallbacks."""
+
+import pytest
+
+from federation.optimizer.estimates import estimate_rows, selectivity
+from federation.optimizer.filters import push_filters
+from federation.optimizer.projection import prune_columns
+from federation.optimizer.semijoins import plan_semijoins
+from federation.parser import parse
+from planning import plan_with, texts
+
+RULES = (push_filters, prune_columns, estimate_rows, plan_semijoins)
+REDUCED_PEOPLE = 'SELECT "id", "name" FROM "people" WHERE "id" IN (SELECT value FROM JSON_EACH(:__keys))'
+REDUCED_PERSON = "MATCH (n:`Person`) WHERE n.`id` IN $p0 RETURN n.`id` AS `id`, n.`name` AS `name`"
+
+CASES = [
+    pytest.param(  # SQLite's filtered orders are small: their keys filter Kuzu's Person scan
+        "SELECT p.name, o.amount FROM graph.Person p JOIN state.orders o ON o.person_id = p.id "
+        "WHERE o.status = 'shipped'",
+        [None, (0, "person_id", "id", REDUCED_PERSON)], id="sqlite-keys-into-kuzu"),
+    pytest.param(  # a graph neighbourhood's keys filter a SQLite table
+        "SELECT g.pid, p.name FROM GRAPH_TABLE(graph MATCH (a:Person {id: 1})-[:KNOWS]->(b:Person) "
+        "COLUMNS (b.id AS pid)) g JOIN state.people p ON p.id = g.pid",
+        [None, (0, "b.id", "id", REDUCED_PEOPLE)], id="graph-keys-into-sqlite"),
+    pytest.param(  # the right side of a LEFT JOIN may be reduced by the left's keys
+        "SELECT p.name, g.name FROM state.people p LEFT JOIN graph.Person g ON g.id = p.id WHERE p.age = 33",
+        [None, (0, "id", "id", REDUCED_PERSON)], id="left-join-right-side"),
+    pytest.param(  # ... but never the preserved left side
+        "SELECT p.name, g.name FROM graph.Person g LEFT JOIN state.people p ON g.id = p.id AND p.age = 33",
+        [None, None], id="left-join-left-side"),
+    pytest.param(  # a kNN result's keys filter the table it joins
+        "SELECT v.title, p.name FROM VECTOR_SEARCH(knowledge.docs, [1,0,0,0,0,0,0,0], top_k => 3) v "
+        "JOIN state.people p ON p.id = v.author_id",
+        [None, (0, "author_id", "id", REDUCED_PEOPLE)], id="knn-keys"),
+    pytest.param(  # keys of different type families (text vs integer) are never pushed
+        "SELECT p.name FROM state.people p JOIN graph.Person g ON g.name = p.id WHERE p.age = 33",
+        [None, None], id="type-families"),
+]
+
+
+@pytest.mark.parametrize("sql, expected", CASES)
+def test_semijoin_planning(fed, sql, expected):
+    plan = plan_with(fed, sql, RULES)
+    got = [(s.producer, s.producer_column, s.column, s.reduced.text) if s else None for s in plan.semijoins]
+    assert got == expected
+
+
+def test_estimates_use_source_statistics(fed, dataset):
+    plan = plan_with(fed, "SELECT o.id, g.name FROM state.orders o, graph.Person g, knowledge.docs d "
+                          "WHERE o.status = 'shipped' AND g.id = o.person_id AND d.author_id = g.id", RULES)
+    orders = fed.query("SELECT COUNT(*) AS n FROM state.orders").to_arrow()["n"][0].as_py()
+    people = fed.query("SELECT COUNT(*) AS n FROM graph.Person").to_arrow()["n"][0].as_py()
+    docs = fed.query("SELECT COUNT(*) AS n FROM knowledge.docs").to_arrow()["n"][0].as_py()
+    assert plan.estimates[0] == pytest.approx(orders * selectivity(parse("SELECT 1 WHERE a = 'x'").query.body.where))
+    assert sorted(plan.estimates[1:]) == sorted([people, docs])
+
+
+@pytest.mark.parametrize("max_keys, reduced", [(10_000, True), (1, False)])
+def test_above_max_keys_the_unreduced_fragment_runs(fed, max_keys, reduced):
+    import dataclasses
+
+    sql = ("SELECT g.pid, p.name FROM GRAPH_TABLE(graph MATCH (a:Person {id: 1})-[:KNOWS]->(b:Person) "
+           "COLUMNS (b.id AS pid)) g JOIN state.people p ON p.id = g.pid")
+    plan = fed.plan(sql)
+    assert plan.semijoins[1] is not None
+    plan = dataclasses.replace(plan, semijoins=(None, dataclasses.replace(plan.semijoins[1], max_keys=max_keys)))
+    profile = []
+    got, _ = fed._executor.run(plan, {}, use_cache=False, profile=profile)
+    step = next(s for s in profile if s.name == "__f1")
+    assert step.reduced is reduced and step.keys > 1
+    assert step.fragment == (plan.semijoins[1].reduced if reduced else plan.fragments[1])
+    expected = fed.query(sql, cache=False).to_arrow()
+    order = [("pid", "ascending"), ("name", "ascending")]
+    assert got.sort_by(order).equals(expected.sort_by(order))
+
+
+def test_no_keys_means_no_fetch(fed):
+    sql = ("SELECT p.name FROM state.orders o JOIN graph.Person p ON p.id = o.person_id "
+           "WHERE o.status = 'no such status'")
+    profile = []
+    table, _ = fed._executor.run(fed.plan(sql), {}, use_cache=False, profile=profile)
+    assert table.num_rows == 0
+    step = next(s for s in profile if s.name == "__f1")
+    assert step.keys == 0 and step.fragment is None
+    assert texts(fed.plan(sql))[1].startswith("MATCH (n:`Person`)")
