@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from .cache import ResultCache
 from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
-from .plan import Fragment, LanceFragment, Plan, fragment_name
+from .plan import DerivedFragment, Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 
 Progress = Callable[[int, int], None]
@@ -155,7 +155,7 @@ class Executor:
         if count == 1:
             one(0)
             return tables
-        waiting = {i: plan.semijoin(i).producer for i in range(count) if plan.semijoin(i) is not None}
+        waiting = {i: set(plan.dependencies(i)) for i in range(count) if plan.dependencies(i)}
         futures = {self._pool().submit(one, i): i for i in range(count) if i not in waiting}
         failure: BaseException | None = None
         while futures:
@@ -170,9 +170,11 @@ class Executor:
                         running.cancel()  # stop the others; the first error is the answer
                     continue
                 if failure is None:
-                    for j in [j for j, producer in waiting.items() if producer == i]:
-                        del waiting[j]
-                        futures[self._pool().submit(one, j)] = j
+                    for j, needs in list(waiting.items()):
+                        needs.discard(i)
+                        if not needs:
+                            del waiting[j]
+                            futures[self._pool().submit(one, j)] = j
         if failure is not None:
             raise failure
         return tables
@@ -181,16 +183,22 @@ class Executor:
         fragment = plan.fragments[i]
         semijoin = plan.semijoin(i)
         name = fragment_name(i)
+        if isinstance(fragment, DerivedFragment):
+            bound = fragment.bind(params)
+            table = self.duckdb(fragment.text, {fragment_name(j): tables[j] for j in fragment.inputs},
+                                {k: duck_value(v) for k, v in bound.items()}, running)
+            return table, Step(name, table.num_rows, 0.0, False, fragment=fragment, bound=tuple(bound.items()))
         if semijoin is None:
             table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
             return table, Step(name, table.num_rows, 0.0, hit, fragment=fragment,
                                bound=tuple(fragment.bind(params).items()))
-        keys = pc.unique(tables[semijoin.producer].column(semijoin.producer_column)).drop_null()
+        producer = tables[semijoin.producer]
+        keys = pc.unique(producer.column(semijoin.producer_column or 0)).drop_null()
         if len(keys) == 0:  # nothing can join: no need to ask the source
             table = pa.table({c: pa.array([], type=t or pa.null())
                               for c, t in zip(fragment.columns, fragment.types or [None] * len(fragment.columns))})
             return table, Step(name, 0, 0.0, False, reduced=True, keys=0)
-        if len(keys) > semijoin.max_keys:
+        if semijoin.max_keys is not None and len(keys) > semijoin.max_keys:
             table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
             return table, Step(name, table.num_rows, 0.0, hit, keys=len(keys), fragment=fragment,
                                bound=tuple(fragment.bind(params).items()))

@@ -137,8 +137,9 @@ class Reduce:
     of ``producer_column`` in the result of access ``producer``."""
 
     producer: int
-    producer_column: str  # a column of the producer's fragment
+    producer_column: str  # a column of the producer's fragment ("": its first column)
     column: str  # a column of this access's table (a scan) or a graph output name
+    required: bool = False  # the query asked for it (a prefilter IN subquery): no fallback
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,7 @@ class Access:
     graph: object | None = None  # sources.kuzu.GraphRequest
     vector: VectorQuery | None = None
     prefilter: ast.Expr | None = None
-    query: exp.Expression | None = None  # kind "query": a whole subtree for one SQLite source
+    query: exp.Expression | None = None  # "query": a subtree for one SQLite source; "derived": DuckDB SQL
     output: tuple[tuple[str, pa.DataType], ...] = ()
     estimate: float | None = None
     reduce: Reduce | None = None
@@ -191,7 +192,20 @@ class SemiJoin:
     producer_column: str
     column: str
     reduced: Fragment
-    max_keys: int
+    max_keys: int | None  # None: required, whatever the number of keys
+
+
+@dataclass(frozen=True)
+class DerivedFragment(Fragment):
+    """DuckDB SQL over other fragments (``inputs``), run before the fragments that
+    need its result: the subquery of a prefilter ``column IN (SELECT ...)``."""
+
+    inputs: tuple[int, ...] = ()
+
+    kind = "DuckDB"
+
+    def pretty(self) -> str:
+        return "DuckDB, first: " + self.text.replace("\n", "\n    ")
 
 
 @dataclass(frozen=True)
@@ -215,7 +229,16 @@ class Plan:
 
     @property
     def sources(self) -> frozenset[str]:
-        return frozenset(f.source for f in self.fragments)
+        return frozenset(f.source for f in self.fragments if not isinstance(f, DerivedFragment))
+
+    def dependencies(self, index: int) -> frozenset[int]:
+        """The fragments that must finish before fragment ``index`` can run."""
+        fragment = self.fragments[index]
+        semijoin = self.semijoin(index)
+        found = set(fragment.inputs) if isinstance(fragment, DerivedFragment) else set()
+        if semijoin is not None:
+            found.add(semijoin.producer)
+        return frozenset(found)
 
     def semijoin(self, index: int) -> SemiJoin | None:
         return self.semijoins[index] if index < len(self.semijoins) else None
@@ -257,8 +280,10 @@ class Plan:
             lines.extend(rest + "  " + line for line in body[1:])
             notes = list(self.notes[i]) if i < len(self.notes) else []
             if semijoin is not None:
-                keys = f"keys of {fragment_name(semijoin.producer)}.{semijoin.producer_column}"
-                text = f"semi-join: {semijoin.column} IN ({keys}), unless more than {semijoin.max_keys} keys"
+                keys = f"keys of {fragment_name(semijoin.producer)}" + (
+                    f".{semijoin.producer_column}" if semijoin.producer_column else "")
+                text = f"semi-join: {semijoin.column} IN ({keys})" + (
+                    f", unless more than {semijoin.max_keys} keys" if semijoin.max_keys is not None else "")
                 if step is not None:
                     text += (f" -> {step.keys} keys, reduced" if getattr(step, "reduced", False)
                              else f" -> {step.keys} keys, not reduced")

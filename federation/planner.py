@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Callable, Mapping
 
@@ -26,7 +26,9 @@ from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
 from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, Context
-from .plan import Access, Draft, Fragment, ParamRef, Plan, SemiJoin, VectorQuery, fragment_name
+from .optimizer.tree import leaf_id
+from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
+                   fragment_name)
 from .sources.base import Source
 from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact
 from .sources.lancedb import DISTANCE, METRICS
@@ -69,6 +71,7 @@ class Leaf:
     vector: VectorQuery | None = None
     prefilter: ast.Expr | None = None
     required: set[str] = field(default_factory=set)  # fetched whatever the tree uses (USING)
+    keys: tuple[str, exp.Expression] | None = None  # prefilter `column IN (SELECT ...)`: column, subquery
 
     @property
     def placeholder(self) -> str:
@@ -128,6 +131,7 @@ class Scope:
     select_aliases: set[str] = field(default_factory=set)
     using: set[str] = field(default_factory=set)
     frame: Frame | None = None
+    cte_trees: dict[str, exp.CTE] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.frame is None:
@@ -172,7 +176,16 @@ class Planner:
         """Resolve every name and build the Draft the optimizer rules rewrite."""
         build = _Build(catalog or self.catalog.snapshot(), params)
         tree = build.query(query, Scope())
-        return Draft(tree, tuple(_access(leaf) for leaf in build.leaves))
+        accesses = [_access(leaf) for leaf in build.leaves]
+        next_id = max((leaf.id for leaf in build.leaves), default=0) + 1000
+        for i, leaf in enumerate(build.leaves):
+            if leaf.keys is not None:  # a prefilter IN (SELECT ...): that query runs first
+                column, subquery = leaf.keys
+                derived = Access(next_id, "DuckDB", "derived", query=subquery)
+                next_id += 1
+                accesses.append(derived)
+                accesses[i] = replace(accesses[i], reduce=Reduce(derived.id, "", column, required=True))
+        return Draft(tree, tuple(accesses))
 
 
 def _access(leaf: Leaf) -> Access:
@@ -203,18 +216,23 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
     names: dict[str, str] = {}
     pending = list(draft.accesses)
     while pending:  # producers of semi-join keys before their consumers
-        ready = [a for a in pending if a.reduce is None or a.reduce.producer in index]
+        ready = [a for a in pending if (a.reduce is None or a.reduce.producer in index)
+                 and all(leaf in index for leaf in _leaves_of(a))]
         if not ready:
             raise AssertionError("semi-joins form a cycle")
         for access in ready:
             pending.remove(access)
-            source = context.source(access.source)
-            fragment = _compile(source, access, keys=False)
-            semijoin = None
-            if access.reduce is not None:
-                reduced = _compile(source, access, keys=True)
-                semijoin = SemiJoin(index[access.reduce.producer], access.reduce.producer_column,
-                                    access.reduce.column, reduced, context.max_keys)
+            if access.kind == "derived":
+                fragment, semijoin = _derived(access, index), None
+            else:
+                source = context.source(access.source)
+                fragment = _compile(source, access, keys=access.reduce is not None and access.reduce.required)
+                semijoin = None
+                if access.reduce is not None:
+                    reduced = _compile(source, access, keys=True)
+                    semijoin = SemiJoin(index[access.reduce.producer], access.reduce.producer_column,
+                                        access.reduce.column, reduced,
+                                        None if access.reduce.required else context.max_keys)
             key = (fragment, semijoin)
             existing = next((i for i, f in enumerate(fragments) if (f, semijoins[i]) == key), None)
             if existing is None:  # the same request twice runs once
@@ -231,12 +249,28 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
                 tuple(estimates), tuple(semijoins), tuple(notes))
 
 
+def _leaves_of(access: Access) -> set[int]:
+    """The accesses a derived access reads."""
+    if access.kind != "derived":
+        return set()
+    return {i for t in access.query.find_all(exp.Table) if (i := leaf_id(t)) is not None}
+
+
+def _derived(access: Access, index: dict[int, int]) -> DerivedFragment:
+    leaves = _leaves_of(access)
+    names = {f"__leaf{i}": fragment_name(index[i]) for i in leaves}
+    sql = _rename_leaves(access.query, names).sql(dialect="duckdb")
+    params = tuple(sorted({p.name for p in access.query.find_all(exp.Placeholder)}))
+    return DerivedFragment("DuckDB", sql, (), tuple((p, ParamRef(p)) for p in params),
+                           inputs=tuple(sorted(index[i] for i in leaves)))
+
+
 def _compile(source: Source, access: Access, keys: bool) -> Fragment:
     column = access.reduce.column if keys and access.reduce is not None else None
     if access.kind == "graph":
         return source.compile_match(access.graph, keys=column)
     if access.kind == "search":
-        return source.compile_search(access.table, access.columns, access.vector, access.prefilter)
+        return source.compile_search(access.table, access.columns, access.vector, access.prefilter, keys=column)
     if access.kind == "query":
         return source.compile_query(access.query, access.columns, tuple(t for _, t in access.output))
     return source.compile_scan(access.table, access.columns, filters=access.filters, order=access.order,
@@ -334,6 +368,7 @@ class _Build:
             scope.ctes[cte.name] = (columns, open_)
             alias = exp.TableAlias(this=_ident(cte.name), columns=[_ident(c) for c in cte.columns] or None)
             ctes.append(exp.CTE(this=tree, alias=alias))
+            scope.cte_trees[cte.name.lower()] = ctes[-1]
         body_scope = Scope(parent=scope)
         body = self.body(query.body, body_scope)
         if query.order_by or query.limit is not None or query.offset is not None:
@@ -613,8 +648,28 @@ class _Build:
             raise ParameterError("VECTOR_SEARCH column must be a column name string")
         column = source.vector_column(table, requested)
         query = self._vector_query(item.query)
-        if item.prefilter is not None:
-            for node in item.prefilter.walk():
+        static, dynamic = [], []
+        for conjunct in _conjuncts(item.prefilter):
+            if isinstance(conjunct, ast.InQuery):
+                dynamic.append(conjunct)
+            else:
+                static.append(conjunct)
+        prefilter_expr = _and_all(static)
+        keys = [self._prefilter_keys(c, table, scope) for c in dynamic]
+        if len(keys) > 1:
+            raise UnsupportedError(
+                f"A VECTOR_SEARCH prefilter may hold one `column IN (SELECT ...)` (line {dynamic[1].pos[0]});"
+                " combine the subqueries with INTERSECT"
+            )
+        if prefilter_expr is not None:
+            for node in prefilter_expr.walk():
+                if isinstance(node, (ast.Exists, ast.InQuery, ast.ScalarSubquery)):
+                    raise UnsupportedError(
+                        "A VECTOR_SEARCH prefilter can use a subquery only as a top-level"
+                        f" `column IN (SELECT ...)` condition, AND-ed with the rest (line {node.pos[0]},"
+                        f" column {node.pos[1]})"
+                    )
+            for node in prefilter_expr.walk():
                 if isinstance(node, ast.Column):
                     if node.table is not None and node.table.lower() != table.name.lower():
                         raise CatalogError(
@@ -622,15 +677,54 @@ class _Build:
                             f" {node} is not one (line {node.pos[0]}, column {node.pos[1]})"
                         )
                     table.require_column(node.name, where=f" (line {node.pos[0]}, column {node.pos[1]})")
-            prefilter = _canonical_columns(item.prefilter, table)
+            prefilter = _canonical_columns(prefilter_expr, table)
         else:
             prefilter = None
         vq = VectorQuery(column.name, query, top_k, metric.lower())
         leaf = self._leaf(table, vector=vq, prefilter=prefilter)
+        leaf.keys = keys[0] if keys else None
         alias = item.alias.name if item.alias else table.name
         columns = list(table.column_names) + [DISTANCE]
         self._add_relation(scope, Relation(alias, columns, leaf=leaf), item.pos)
         return exp.Table(this=_ident(leaf.placeholder), alias=_table_alias(alias, item.alias))
+
+    def _prefilter_keys(self, node: ast.InQuery, table: TableInfo, scope: Scope) -> tuple[str, exp.Expression]:
+        """``column IN (SELECT ...)`` in a prefilter: the column, and the subquery as a
+        DuckDB query (with the CTEs it uses) that runs before the search."""
+        if node.negated:
+            raise UnsupportedError(
+                f"NOT IN (SELECT ...) is not supported in a VECTOR_SEARCH prefilter (line {node.pos[0]});"
+                " a NULL among the values would empty the search. Filter the result instead"
+            )
+        if not isinstance(node.operand, ast.Column):
+            raise UnsupportedError(f"The prefilter needs `column IN (SELECT ...)` (line {node.pos[0]})")
+        column = table.require_column(node.operand.name, where=f" (line {node.pos[0]}, column {node.pos[1]})")
+        frame = Frame()
+        tree = self.query(node.query, Scope(parent=scope, frame=frame))
+        if frame.correlated or tree.meta["frame"].correlated:
+            raise UnsupportedError(
+                f"The prefilter subquery cannot refer to the outer query (line {node.pos[0]}); it runs first"
+            )
+        columns, open_ = self._output_columns(node.query, scope)
+        if not open_ and len(columns) != 1:
+            raise CatalogError(f"The prefilter subquery must return one column, not {len(columns)} (line {node.pos[0]})")
+        # the CTEs it names (and the ones those name), in their order of definition
+        needed: dict[str, exp.CTE] = {}
+        pending = [t.name.lower() for t in tree.find_all(exp.Table)]
+        while pending:
+            name = pending.pop()
+            if name in needed:
+                continue
+            for outer in _chain(scope):
+                if name in outer.cte_trees:
+                    needed[name] = outer.cte_trees[name]
+                    pending.extend(t.name.lower() for t in outer.cte_trees[name].find_all(exp.Table))
+                    break
+        if needed:
+            order = [c for s in reversed(list(_chain(scope))) for c in s.cte_trees.values() if c in needed.values()]
+            tree = exp.select(exp.Star()).from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=_ident("__keys"))))
+            tree.set("with_", exp.With(expressions=[c.copy() for c in order]))
+        return column.name, tree
 
     def _constant(self, expr: ast.Expr | None, what: str, default):
         if expr is None:

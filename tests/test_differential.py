@@ -708,6 +708,38 @@ CASES: list[Case] = [
         "SELECT p.city, COUNT(*) AS follows FROM graph.KNOWS k "
         "JOIN state.people p ON p.id = k._from GROUP BY p.city HAVING COUNT(*) >= 30",
     ),
+    # ----------------------------------------------------------- prefilter IN (SELECT ...) across sources
+    Case(
+        "vector_prefilter_in_graph_neighbours",
+        "WITH g AS (SELECT * FROM GRAPH_TABLE(graph MATCH (a:Person {id: $me})-[:KNOWS]->(b:Person) "
+        "COLUMNS (b.id AS peer_id)) x) "
+        "SELECT v.id, v.author_id, v._distance FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs "
+        "WHERE author_id IN (SELECT peer_id FROM g) AND topic <> 'x'), $q, top_k => 3) v ORDER BY v._distance",
+        f"SELECT id, author_id, {l2('$q')} AS _distance FROM knowledge.docs WHERE author_id IN "
+        "(SELECT _to FROM graph.KNOWS WHERE _from = $me) AND topic <> 'x' ORDER BY _distance LIMIT 3",
+        {"q": Q1, "me": 1},
+        ordered=True,
+    ),
+    Case(
+        "vector_prefilter_in_sqlite_subquery",
+        "SELECT v.id, p.name FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE author_id IN "
+        "(SELECT id FROM state.people WHERE city = $city)), $q, top_k => 4) v "
+        "JOIN state.people p ON p.id = v.author_id ORDER BY v._distance",
+        f"SELECT d.id, p.name FROM (SELECT id, author_id, {l2('$q')} AS dist FROM knowledge.docs "
+        "WHERE author_id IN (SELECT id FROM state.people WHERE city = $city) ORDER BY dist LIMIT 4) d "
+        "JOIN state.people p ON p.id = d.author_id ORDER BY d.dist",
+        {"q": Q2, "city": "Paris"},
+        ordered=True,
+    ),
+    Case(
+        "vector_prefilter_in_no_keys",
+        "SELECT v.id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE author_id IN "
+        "(SELECT id FROM state.people WHERE city = 'Nowhere')), $q, top_k => 4) v",
+        "SELECT id FROM knowledge.docs WHERE author_id IN (SELECT id FROM state.people WHERE city = 'Nowhere') "
+        f"ORDER BY {l2('$q')} LIMIT 4",
+        {"q": Q2},
+        empty=True,
+    ),
     # ----------------------------------------------------------- VECTOR_SEARCH
     Case(
         "vector_l2_default_metric_param",

@@ -467,9 +467,38 @@ def test_main_thread_queries_reuse_one_query_thread(private):
     def query_threads() -> set:
         return {t for t in threading.enumerate() if t.name.startswith("federation-query")}
 
+    from federation.executor import POOL_SIZE
+
     before = query_threads()
     with federation.connect(private.config) as fed:
-        for _ in range(5):
+        for _ in range(25):
             fed.query("SELECT COUNT(*) FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False)
         assert len(query_threads() - before) == 1
-        assert len(fed.sources["state"]._connections._all) == 1  # noqa: SLF001
+        # fragments run on the executor's fixed pool: at most one connection per pool thread
+        assert 1 <= len(fed.sources["state"]._connections._all) <= POOL_SIZE  # noqa: SLF001
+
+
+@pytest.mark.parametrize("prefilter, message", [
+    ("author_id NOT IN (SELECT id FROM state.people)", "NOT IN"),
+    ("author_id IN (SELECT id FROM state.people) OR topic = 'x'", "top-level"),
+    ("author_id IN (SELECT id FROM state.people) AND id IN (SELECT id FROM state.orders)", "one `column IN"),
+    ("author_id IN (SELECT id, age FROM state.people)", "one column"),
+])
+def test_prefilter_subquery_errors(fed, prefilter, message):
+    sql = f"SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE {prefilter}), [1,0,0,0,0,0,0,0])"
+    with pytest.raises(federation.FederationError, match=message):
+        fed.query(sql)
+
+
+def test_prefilter_subquery_keys_of_another_type_are_refused(fed):
+    sql = ("SELECT id FROM VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE author_id IN "
+           "(SELECT name FROM state.people)), [1,0,0,0,0,0,0,0])")
+    with pytest.raises(federation.UnsupportedError, match="CAST"):
+        fed.query(sql)
+
+
+def test_prefilter_subquery_cannot_be_correlated(fed):
+    sql = ("SELECT p.id FROM state.people p, VECTOR_SEARCH((SELECT * FROM knowledge.docs WHERE author_id IN "
+           "(SELECT o.person_id FROM state.orders o WHERE o.person_id = p.id)), [1,0,0,0,0,0,0,0]) v")
+    with pytest.raises(federation.FederationError):
+        fed.query(sql)

@@ -27,6 +27,8 @@ def estimate_rows(draft: Draft, context: Context) -> Draft:
 def _estimate(access: Access, context: Context) -> float | None:
     if access.kind == "search":
         return float(access.vector.top_k)
+    if access.kind not in ("scan", "graph"):
+        return None
     source = context.source(access.source)
     if access.kind == "scan":
         count = source.row_count(access.table)
@@ -34,9 +36,7 @@ def _estimate(access: Access, context: Context) -> float | None:
             return None
         rows = count * math.prod(selectivity(f.expr) for f in access.filters)
         return min(rows, access.limit) if access.limit is not None else rows
-    if access.kind == "graph":
-        return graph_rows(access.graph, source, context)
-    return None
+    return graph_rows(access.graph, source, context)
 
 
 def selectivity(expr: ast.Expr) -> float:

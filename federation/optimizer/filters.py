@@ -20,10 +20,17 @@ from .tree import and_all, conjuncts, from_leaves, leaf_id, null_supplying
 
 
 def push_filters(draft: Draft, context: Context) -> Draft:
-    if not any("push" in node.meta for node in draft.tree.find_all(exp.Condition)):
+    trees = [draft.tree] + [a.query for a in draft.accesses if a.kind == "derived"]
+    if not any("push" in node.meta for tree in trees for node in tree.find_all(exp.Condition)):
         return draft
-    tree = draft.tree.copy()
     accesses = {a.id: a for a in draft.accesses}
+    tree = _push_in(draft.tree.copy(), accesses, context)
+    for access in [a for a in draft.accesses if a.kind == "derived"]:  # a prefilter's subquery
+        accesses[access.id] = replace(access, query=_push_in(access.query.copy(), accesses, context))
+    return Draft(tree, tuple(accesses[a.id] for a in draft.accesses))
+
+
+def _push_in(tree: exp.Expression, accesses: dict[int, Access], context: Context) -> exp.Expression:
     for select in list(tree.find_all(exp.Select)):
         leaves = {leaf for leaf, _ in from_leaves(select)}
         nulls = null_supplying(select)
@@ -46,7 +53,7 @@ def push_filters(draft: Draft, context: Context) -> Draft:
                 continue
             kept = [part for part in conjuncts(on) if not _take(part, allowed, accesses, context)]
             join.set("on", and_all(kept) if kept else exp.Boolean(this=True))
-    return Draft(tree, tuple(accesses[a.id] for a in draft.accesses))
+    return tree
 
 
 def _take(part: exp.Expression, allowed, accesses: dict[int, Access], context: Context) -> bool:

@@ -14,6 +14,10 @@ from .tree import leaf_refs
 
 def prune_columns(draft: Draft, context: Context) -> Draft:
     refs = leaf_refs(draft.tree)
+    for access in draft.accesses:
+        if access.kind == "derived":  # a prefilter's subquery reads leaves too
+            for leaf, columns in leaf_refs(access.query).items():
+                refs.setdefault(leaf, set()).update(columns)
     changed = []
     for access in draft.accesses:
         if access.kind not in ("scan", "search"):

@@ -50,6 +50,8 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
     changed = []
     for consumer_id, candidates in options.items():
         consumer = accesses[consumer_id]
+        if consumer.reduce is not None:
+            continue
         best = None
         for (_, column, ctype), (pid, pcolumn, ptype) in candidates:
             producer = accesses[pid]

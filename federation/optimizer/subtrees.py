@@ -30,6 +30,8 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
                and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
     if not targets:
         return draft
+    # leaves a prefilter's subquery also reads stay as they are
+    shared = {leaf_id(t) for a in draft.accesses if a.kind == "derived" for t in a.query.find_all(exp.Table)}
     tree = draft.tree.copy()
     accesses = list(draft.accesses)
     targets = [node for node in tree.find_all(exp.Subquery, exp.CTE)
@@ -41,7 +43,7 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
         if any(id(p) in done for p in _ancestors(node)):
             continue
         found = _subtree(node.this, Draft(node.this, draft.accesses), context, next_id)
-        if found is None:
+        if found is None or found[1] & shared:
             continue
         access, used = found
         next_id += 1

@@ -173,7 +173,9 @@ class LanceSource(Source):
         return count
 
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
-                       prefilter: ast.Expr | None) -> Fragment:
+                       prefilter: ast.Expr | None, keys: str | None = None) -> Fragment:
+        """A kNN search; with ``keys``, the prefilter also requires ``keys IN (<values
+        bound to __keys>)`` (a prefilter ``column IN (SELECT ...)``)."""
         where = check_filter(prefilter, dict(table_types(table))) if prefilter is not None else None
         query = vector.query
         if isinstance(query, ParamRef):
@@ -184,15 +186,20 @@ class LanceSource(Source):
             shown = f"<vector of {len(query)}>"
         text = f"{table.name}.search({shown}, vector_column_name={vector.column!r})" \
                f".distance_type({vector.metric!r})"
+        if keys is not None:
+            shown_keys = f"{quote_identifier(keys)} IN (<keys>)"
+            where = shown_keys if where is None else f"{where} AND {shown_keys}"
         if where is not None:
             text += f".where({where!r}, prefilter=True)"
         text += f".limit({vector.top_k}).select({[c for c in columns if c != DISTANCE]})"
         params = tuple((name, value) for name, value in _filter_params(prefilter))
         if isinstance(query, ParamRef):
             params += (("query", query),)
+        if keys is not None:
+            params += ((KEYS, ParamRef(KEYS)),)
         types = tuple(pa.float64() if c == DISTANCE else table.require_column(c).type for c in columns)
         return LanceFragment(self.name, text, columns, params, types, table=table.name,
-                             where=prefilter, vector=vector, column_types=table_types(table))
+                             where=prefilter, vector=vector, column_types=table_types(table), keys_column=keys)
 
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
@@ -205,8 +212,7 @@ class LanceSource(Source):
             if fragment.where is not None:
                 conditions.append(render_filter(fragment.where, params, dict(fragment.column_types)))
             if fragment.keys_column is not None:
-                values = ", ".join(render_literal(v) for v in params[KEYS])
-                conditions.append(f"({quote_identifier(fragment.keys_column)} IN ({values}))")
+                conditions.append(self._keys_filter(fragment, params[KEYS]))
             if conditions:
                 scan = scan.where(" AND ".join(conditions))
             return scan.select(list(fragment.columns)).limit(fragment.limit).to_arrow()
@@ -215,14 +221,35 @@ class LanceSource(Source):
         wanted = [c for c in fragment.columns if c != DISTANCE]
         fetch = wanted if vq.column in wanted else wanted + [vq.column]
         search = table.search(query, vector_column_name=vq.column).distance_type(vq.metric)
+        conditions = []
         if fragment.where is not None:
-            search = search.where(render_filter(fragment.where, params, dict(fragment.column_types)), prefilter=True)
+            conditions.append(render_filter(fragment.where, params, dict(fragment.column_types)))
+        if fragment.keys_column is not None:
+            conditions.append(self._keys_filter(fragment, params[KEYS]))
+        if conditions:
+            search = search.where(" AND ".join(conditions), prefilter=True)
         # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
         found = search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
         distances = exact_distances(found.column(vq.column), query, vq.metric)
         order = np.argsort(distances, kind="stable")
         found = found.take(pa.array(order)).append_column(DISTANCE, pa.array(distances[order]))
         return found.select(list(fragment.columns))
+
+    def _keys_filter(self, fragment: LanceFragment, keys: list) -> str:
+        """``column IN (keys)`` with escaped literals; keys of another type family than
+        the column are refused (DuckDB would cast them, LanceDB would not)."""
+        column = fragment.keys_column
+        column_type = dict(fragment.column_types).get(column)
+        family = type_family(column_type)
+        integral = column_type is not None and pa.types.is_integer(column_type)
+        for value in keys:
+            if value is not None and (render_family(value) != family
+                                      or integral and not isinstance(value, int)):
+                raise UnsupportedError(
+                    f"The prefilter `{column} IN (SELECT ...)` compares {column!r} ({family or 'unknown type'})"
+                    f" with {type(value).__name__} values; CAST the subquery's column to the column's type"
+                )
+        return f"({quote_identifier(column)} IN ({', '.join(render_literal(v) for v in keys)}))"
 
     def _query_vector(self, vq: VectorQuery, params: Mapping[str, object], column_type) -> np.ndarray:
         value = bind_value(vq.query, params)
@@ -262,6 +289,16 @@ class LanceSource(Source):
 
 
 KEYS = "__keys"  # the parameter a semi-join binds its keys to
+
+
+def render_family(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float, Decimal)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return None
 
 
 def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
