@@ -374,3 +374,24 @@ class Describe(Node):
 
 
 Statement = Union[QueryStatement, Explain, ShowSources, ShowTables, Describe]
+
+
+def map_columns(expr: "Expr", change) -> "Expr":
+    """``expr`` with every column reference replaced by ``change(column)``."""
+    import dataclasses
+
+    def fix(node):
+        if isinstance(node, Column):
+            return change(node)
+        if not dataclasses.is_dataclass(node):
+            return node
+        changes = {}
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, Node):
+                changes[f.name] = fix(value)
+            elif isinstance(value, tuple):
+                changes[f.name] = tuple(fix(v) if isinstance(v, Node) else v for v in value)
+        return dataclasses.replace(node, **changes)
+
+    return fix(expr)

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="bind $NAME, as for query")
     explain.add_argument("--analyze", action="store_true",
                          help="run the query and show each step's rows, time and cache use")
+    explain.add_argument("--format", choices=["text", "json"], default="text",
+                         help="text for people, json for tools (default: text)")
 
     with_config(commands.add_parser("sources", help="list the configured sources"))
     tables = with_config(commands.add_parser("tables", help="list tables, of all sources or one"))
@@ -191,7 +193,7 @@ def _run(args) -> int:
                 sys.stdout.write(text)
         elif args.command == "explain":
             text, params = _query_text(args), _params(args.param)
-            print(_cancellable(fed, lambda progress: fed.explain(text, params, analyze=args.analyze)))
+            print(_cancellable(fed, lambda progress: fed.explain(text, params, analyze=args.analyze, format=args.format)))
         elif args.command == "sources":
             print(_render(fed.query("SHOW SOURCES").to_arrow(), "table", None))
         elif args.command == "tables":

@@ -7,6 +7,9 @@ max_bytes = "256MiB"         # bytes of Arrow data kept; 0 turns the cache off
 [query]
 timeout = 30                 # seconds a query may run (default: no limit)
 
+[planner]
+max_keys = 10000             # semi-joins push at most this many join keys into a source
+
 [sources.state]
 type = "sqlite"
 path = "state.db"            # relative paths resolve against this file's folder
@@ -59,6 +62,7 @@ class Config:
     cache_bytes: int = DEFAULT_CACHE_BYTES
     origin: str = "<dict>"
     timeout: float | None = None  # seconds a query may run by default; None: no limit
+    max_keys: int = 10_000  # semi-joins: above this many distinct keys, fetch the other side whole
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -76,10 +80,10 @@ def load(config: str | Path | Mapping[str, Any]) -> Config:
 
 
 def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
-    unknown = sorted(set(data) - {"sources", "cache", "query"})
+    unknown = sorted(set(data) - {"sources", "cache", "query", "planner"})
     if unknown:
         raise ConfigError(f"{origin}: unknown section {unknown[0]!r}."
-                          + did_you_mean(unknown[0], ["sources", "cache", "query"]))
+                          + did_you_mean(unknown[0], ["sources", "cache", "query", "planner"]))
     sources_data = data.get("sources")
     if not isinstance(sources_data, Mapping) or not sources_data:
         raise ConfigError(f"{origin}: needs at least one source under [sources.<name>]")
@@ -123,7 +127,19 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
     if not isinstance(query, Mapping) or sorted(set(query) - {"timeout"}):
         raise ConfigError(f"{origin}: [query] takes timeout = <seconds>")
     timeout = parse_timeout(query.get("timeout"), f"{origin}: [query] timeout")
-    return Config(tuple(sources), cache_bytes, origin, timeout)
+    max_keys = parse_planner(data.get("planner", {}), origin)
+    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys)
+
+
+def parse_planner(planner: object, origin: str) -> int:
+    """``[planner] max_keys``: the largest key set a semi-join pushes into a source."""
+    if not isinstance(planner, Mapping) or sorted(set(planner) - {"max_keys"}):
+        raise ConfigError(f"{origin}: [planner] takes max_keys = <number of keys>")
+    value = planner.get("max_keys", 10_000)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{origin}: [planner] max_keys must be a whole number >= 0 (0 turns semi-joins off),"
+                          f" not {value!r}")
+    return value
 
 
 def parse_timeout(value: object, where: str = "timeout") -> float | None:

@@ -56,7 +56,7 @@ class Federation:
         self.cache = ResultCache(config.cache_bytes)
         self._duck = duckdb.connect(":memory:")
         self._executor = Executor(self.sources, self._duck, self.cache)
-        self._planner = Planner(self.catalog, self._executor.describe)
+        self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys)
         self._closed = False
         self._lock = threading.Lock()
         self._query_thread = QueryThread(self.interrupt)

@@ -927,7 +927,7 @@ class _Build:
                   for _, relation, _ in refs}
         if len(leaves) == 1 and None not in leaves:
             leaf = refs[0][1].leaf
-            node.meta["push"] = (leaf.id, _map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos)))
+            node.meta["push"] = (leaf.id, ast.map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos)))
         if isinstance(conjunct, ast.Binary) and conjunct.op == "=" and len(refs) == 2 \
                 and isinstance(conjunct.left, ast.Column) and isinstance(conjunct.right, ast.Column):
             sides = [relation.origin(resolved) for _, relation, resolved in refs]
@@ -1244,28 +1244,8 @@ def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
 
 def _canonical_columns(expr: ast.Expr, table: TableInfo) -> ast.Expr:
     """The prefilter with column names spelled as the table spells them."""
-    return _map_columns(expr, lambda c: ast.Column(table.require_column(c.name).name, None, pos=c.pos))
+    return ast.map_columns(expr, lambda c: ast.Column(table.require_column(c.name).name, None, pos=c.pos))
 
-
-def _map_columns(expr: ast.Expr, change) -> ast.Expr:
-    """``expr`` with every column reference replaced by ``change(column)``."""
-    import dataclasses
-
-    def fix(node):
-        if isinstance(node, ast.Column):
-            return change(node)
-        if not dataclasses.is_dataclass(node):
-            return node
-        changes = {}
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            if isinstance(value, ast.Node):
-                changes[f.name] = fix(value)
-            elif isinstance(value, tuple):
-                changes[f.name] = tuple(fix(v) if isinstance(v, ast.Node) else v for v in value)
-        return dataclasses.replace(node, **changes)
-
-    return fix(expr)
 
 
 def _chain(scope: Scope):

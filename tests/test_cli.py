@@ -149,6 +149,17 @@ def test_ctrl_c_cancels_the_query_and_exits_130(workspace):
     assert "Cancelled" in err and "Traceback" not in err
 
 
+def test_explain_json_from_the_cli(workspace):
+    import json
+
+    proc = run("explain", "--analyze", "--format", "json",
+               "SELECT COUNT(*) AS n FROM state.agents a JOIN graph.Agent b ON a.id = b.id", cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["totals"]["rows"] == 1
+    assert [f["source"] for f in document["fragments"]] and all(f["actual_rows"] >= 0 for f in document["fragments"])
+
+
 def test_explain_analyze_from_the_cli(workspace):
     proc = run("explain", "--analyze", "SELECT COUNT(*) FROM state.agents a JOIN graph.Agent b ON a.id = b.id",
                cwd=workspace)

@@ -1,4 +1,4 @@
-"""Every example in docs/language.md and README.md runs against the demo workspace.
+"""Every example in docs/language.md, docs/planner.md and README.md runs against the demo workspace.
 
 - A ```sql block must run without error. In docs/language.md it must also return at
   least one row, unless it has a `-- expect: empty` line (then it must return none)
@@ -116,6 +116,7 @@ def _param(example: Example) -> Any:
 
 DOC_EXAMPLES = collect(DOCS)
 README_EXAMPLES = collect(README)
+PLANNER_EXAMPLES = collect(ROOT / "docs" / "planner.md")
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +168,11 @@ def test_language_examples(example: Example, demo: federation.Federation) -> Non
 
 @pytest.mark.parametrize("example", [_param(e) for e in README_EXAMPLES])
 def test_readme_examples(example: Example, demo: federation.Federation) -> None:
+    _check(example, demo)
+
+
+@pytest.mark.parametrize("example", [_param(e) for e in PLANNER_EXAMPLES])
+def test_planner_examples(example: Example, demo: federation.Federation) -> None:
     _check(example, demo)
 
 

@@ -502,3 +502,18 @@ def test_prefilter_subquery_cannot_be_correlated(fed):
            "(SELECT o.person_id FROM state.orders o WHERE o.person_id = p.id)), [1,0,0,0,0,0,0,0]) v")
     with pytest.raises(federation.FederationError):
         fed.query(sql)
+
+
+@pytest.mark.parametrize("value, message", [(-1, "max_keys"), ("many", "max_keys"), (True, "max_keys")])
+def test_planner_max_keys_is_checked(dataset, value, message):
+    with pytest.raises(federation.ConfigError, match=message):
+        federation.connect({**dataset.config, "planner": {"max_keys": value}})
+
+
+def test_max_keys_zero_turns_semijoins_off(dataset):
+    sql = ("SELECT p.name FROM state.orders o JOIN graph.Person p ON p.id = o.person_id "
+           "WHERE o.status = 'shipped'")
+    with federation.connect({**dataset.config, "planner": {"max_keys": 0}}) as fed:
+        assert all(s is None for s in fed.plan(sql).semijoins)
+    with federation.connect(dataset.config) as fed:
+        assert any(s is not None for s in fed.plan(sql).semijoins)

@@ -74,7 +74,7 @@ def _both_ways(part, items, options) -> None:
 
 
 def _worth(producer, consumer, context: Context) -> bool:
-    if consumer.kind not in ("scan", "graph") or producer.estimate is None:
+    if consumer.kind not in ("scan", "graph") or producer.estimate is None or context.max_keys == 0:
         return False
     if producer.estimate > context.max_keys:
         return False

@@ -358,23 +358,7 @@ _NO_COLUMN = ColumnInfo("", None)
 
 def _on_var(expr: ast.Expr, var: str) -> ast.Expr:
     """A pushed filter (unqualified columns) written over the pattern variable ``var``."""
-    import dataclasses
-
-    def fix(node):
-        if isinstance(node, ast.Column):
-            return ast.Column(node.name, var, pos=node.pos)
-        if not dataclasses.is_dataclass(node):
-            return node
-        changes = {}
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            if isinstance(value, ast.Node):
-                changes[f.name] = fix(value)
-            elif isinstance(value, tuple):
-                changes[f.name] = tuple(fix(v) if isinstance(v, ast.Node) else v for v in value)
-        return dataclasses.replace(node, **changes)
-
-    return fix(expr)
+    return ast.map_columns(expr, lambda c: ast.Column(c.name, var, pos=c.pos))
 
 
 def _kuzu_value(value: object) -> object:
