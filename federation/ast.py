@@ -19,6 +19,14 @@ def _pos() -> Pos:
 class Node:
     """Shared behaviour: walk the children of any node."""
 
+    # Nodes are immutable: a copy is the node itself (plans copy sqlglot trees whose
+    # annotations refer to AST nodes; copying those would cost more than the plan).
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     def children(self) -> Iterator["Node"]:
         for f in fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)

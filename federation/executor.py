@@ -19,6 +19,7 @@ from typing import Callable, Hashable, Mapping
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+from cachetools import LRUCache
 
 from .cache import ResultCache
 from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
@@ -59,6 +60,8 @@ class Executor:
         self._running_lock = threading.Lock()
         self._threads: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._described: LRUCache = LRUCache(maxsize=1024)
+        self._described_lock = threading.Lock()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         with self._duck_lock:
@@ -250,11 +253,21 @@ class Executor:
             cursor.close()
 
     def describe(self, sql: str, schemas, params: Mapping[str, object]) -> list[tuple[str, pa.DataType]]:
-        """Names and types DuckDB gives ``sql`` over empty tables of the given schemas."""
-        empty = {name: schema.empty_table() for name, schema in schemas}
+        """Names and types DuckDB gives ``sql`` over empty tables of the given schemas
+        (remembered: the answer depends only on the SQL, the schemas and the types)."""
         used = {k: duck_value(v) for k, v in params.items() if f"${k}" in sql}
+        key = (sql, tuple((name, schema) for name, schema in schemas),
+               tuple(sorted((k, type(v).__name__) for k, v in used.items())))
+        with self._described_lock:
+            found = self._described.get(key)
+        if found is not None:
+            return found
+        empty = {name: schema.empty_table() for name, schema in schemas}
         result = self.duckdb(sql, empty, used)
-        return [(f.name, f.type) for f in result.schema]
+        found = [(f.name, f.type) for f in result.schema]
+        with self._described_lock:
+            self._described[key] = found
+        return found
 
 
 def shape(table: pa.Table, output) -> pa.Table:

@@ -122,6 +122,16 @@ class Frame:
     def __init__(self):
         self.correlated = False
 
+    def __deepcopy__(self, memo):  # a fact about the query, shared by every copy of its tree
+        return self
+
+
+class Tag(tuple):
+    """An annotation on a sqlglot node (``meta``): immutable, so copies share it."""
+
+    def __deepcopy__(self, memo):
+        return self
+
 
 @dataclass
 class Scope:
@@ -855,7 +865,7 @@ class _Build:
             node = exp.Column(this=_ident(resolved or column.name), table=_ident(relation.alias))
             if relation.leaf is not None and resolved is not None:
                 relation.leaf.used.add(resolved)
-                node.meta["leaf"] = (relation.leaf.id, resolved)
+                node.meta["leaf"] = Tag((relation.leaf.id, resolved))
             return node
         search = scope
         while search is not None:
@@ -875,7 +885,7 @@ class _Build:
                     relation, name = owners[0]
                     self._found(column, scope, search, relation, name)
                     if relation.leaf is not None:
-                        node.meta["leaf"] = (relation.leaf.id, name)
+                        node.meta["leaf"] = Tag((relation.leaf.id, name))
                 else:  # a USING column: each side's copy is fetched (``required``)
                     self._found(column, scope, search, None, None)
                 return node
@@ -927,12 +937,12 @@ class _Build:
                   for _, relation, _ in refs}
         if len(leaves) == 1 and None not in leaves:
             leaf = refs[0][1].leaf
-            node.meta["push"] = (leaf.id, ast.map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos)))
+            node.meta["push"] = Tag((leaf.id, ast.map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos))))
         if isinstance(conjunct, ast.Binary) and conjunct.op == "=" and len(refs) == 2 \
                 and isinstance(conjunct.left, ast.Column) and isinstance(conjunct.right, ast.Column):
             sides = [relation.origin(resolved) for _, relation, resolved in refs]
             if all(sides) and sides[0][0] is not sides[1][0]:
-                node.meta["equi"] = tuple((leaf.id, column, type_) for leaf, column, type_ in sides)
+                node.meta["equi"] = Tag((leaf.id, column, type_) for leaf, column, type_ in sides)
 
     def expr(self, node: ast.Expr, scope: Scope, *, column_hook=None, graph=None) -> exp.Expression:
         def r(child):

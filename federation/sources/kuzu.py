@@ -56,7 +56,7 @@ class KuzuSource(Source):
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
         self._connections = PerThread(lambda: kuzu_module().Connection(self._db()))
-        self._counts: dict[str, tuple[object, int]] = {}
+        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _db(self):
@@ -197,10 +197,10 @@ class KuzuSource(Source):
 
     def row_count(self, table: TableInfo) -> int | None:
         """Nodes with the label, or relationships of the type; cached per data version."""
-        version = self.version()
+        # A TableInfo is renewed whenever the data version changes: it is the version key.
         with self._lock:
             cached = self._counts.get(table.name)
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] is table:
                 return cached[1]
         pattern = f"(n:{quote(table.name)})" if table.kind == "node" else f"()-[n:{quote(table.name)}]->()"
         try:
@@ -208,7 +208,7 @@ class KuzuSource(Source):
         except Exception:  # noqa: BLE001 - an estimate only
             return None
         with self._lock:
-            self._counts[table.name] = (version, count)
+            self._counts[table.name] = (table, count)
         return count
 
     def _render_pattern(self, pattern: ast.PathPattern, params: "_Params") -> str:

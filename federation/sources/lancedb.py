@@ -43,7 +43,7 @@ class LanceSource(Source):
         self._handles: dict[str, object] = {}
         self._embedder = None
         self._embedder_lock = threading.Lock()
-        self._counts: dict[str, tuple[object, int]] = {}
+        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _connect(self):
@@ -159,17 +159,17 @@ class LanceSource(Source):
         return t is not None and (pa.types.is_integer(t) or pa.types.is_string(t))
 
     def row_count(self, table: TableInfo) -> int | None:
-        version = self.version((table.name,))
+        # A TableInfo is renewed whenever the data version changes: it is the version key.
         with self._lock:
             cached = self._counts.get(table.name)
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] is table:
                 return cached[1]
         try:
             count = self._table(table.name).count_rows()
         except Exception:  # noqa: BLE001 - an estimate only
             return None
         with self._lock:
-            self._counts[table.name] = (version, count)
+            self._counts[table.name] = (table, count)
         return count
 
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,

@@ -50,7 +50,7 @@ class SqliteSource(Source):
         self._connections = PerThread(self._open_adbc)
         self._interruptible = PerThread(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
-        self._counts: dict[str, tuple[object, int]] = {}
+        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _check_file(self) -> None:
@@ -163,10 +163,10 @@ class SqliteSource(Source):
 
     def row_count(self, table: TableInfo) -> int | None:
         """Rows in ``table`` (an estimate for the planner), cached per data version."""
-        version = self.version()
+        # A TableInfo is renewed whenever the data version changes: it is the version key.
         with self._lock:
             cached = self._counts.get(table.name)
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] is table:
                 return cached[1]
         meta = self._meta_connection()
         quoted = _quote(table.name)
@@ -178,7 +178,7 @@ class SqliteSource(Source):
             except sqlite3.Error:
                 return None
         with self._lock:
-            self._counts[table.name] = (version, count)
+            self._counts[table.name] = (table, count)
         return count
 
     def compile_query(self, tree: exp.Expression, columns: tuple[str, ...],
