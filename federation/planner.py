@@ -305,7 +305,7 @@ def _rename_leaves(tree: exp.Expression, names: Mapping[str, str], real: bool = 
             return new
         return node
 
-    return tree.copy().transform(rename)
+    return tree.transform(rename)  # a copy
 
 
 def check_parameters(query: ast.Node, params: Mapping[str, object]) -> None:
@@ -384,7 +384,7 @@ class _Build:
         if query.order_by or query.limit is not None or query.offset is not None:
             target = body
             if isinstance(body, exp.Subquery):  # (SELECT ... ORDER BY ...) ORDER BY ...
-                target = exp.select(exp.Star()).from_(body)
+                target = exp.select(exp.Star()).from_(body, copy=False)
             order_scope = body_scope if isinstance(query.body, ast.Select) else Scope(parent=scope)
             if not isinstance(query.body, ast.Select):
                 order_scope.relations.append(Relation("", *self._output_columns(query.body, scope)))
@@ -397,7 +397,7 @@ class _Build:
             body = target
         if ctes:
             if isinstance(body, exp.Subquery):
-                body = exp.select(exp.Star()).from_(body)
+                body = exp.select(exp.Star()).from_(body, copy=False)
             body.set("with_", exp.With(expressions=ctes))
         body.meta["fql"] = query
         body.meta["frame"] = scope.frame
@@ -436,7 +436,7 @@ class _Build:
         tree = exp.Select()
         if select.from_:
             first, *rest = select.from_
-            tree = tree.from_(self.from_item(first, scope, tree))
+            tree = tree.from_(self.from_item(first, scope, tree), copy=False)
             for item in rest:
                 joins = tree.args.get("joins") or []
                 tree.set("joins", joins + [exp.Join(this=self.from_item(item, scope, tree))])
@@ -605,10 +605,10 @@ class _Build:
         for column in item.columns:
             value = self.expr(column.expr, graph_scope, column_hook=column_hook, graph=binder)
             expressions.append(exp.Alias(this=value, alias=_ident(column.name)))
-        wrapper = exp.select(*expressions).from_(exp.Table(this=_ident(leaf.placeholder)))
+        wrapper = exp.select(*expressions, copy=False).from_(exp.Table(this=_ident(leaf.placeholder)), copy=False)
         residual = _and_all(kept)
         if residual is not None:
-            wrapper = wrapper.where(self.expr(residual, graph_scope, column_hook=column_hook, graph=binder))
+            wrapper = wrapper.where(self.expr(residual, graph_scope, column_hook=column_hook, graph=binder), copy=False)
         if not leaf.graph_outputs:  # e.g. COLUMNS (1 AS one): still one row per match
             first = next(v for p in item.patterns for v in p.nodes if v.var)
             output = binder.output(ast.Column(binder.key_property(first.var), first.var))

@@ -66,7 +66,7 @@ def _take(part: exp.Expression, allowed, accesses: dict[int, Access], context: C
         return False
     if not context.source(access.source).can_filter(access.table, expr, context.params):
         return False
-    sql = part.copy().transform(
+    sql = part.transform(  # a copy
         lambda n: exp.column(n.name, quoted=True) if isinstance(n, exp.Column) else n)
     accesses[leaf] = replace(access, filters=access.filters + (Pushed(expr, sql),))
     return True

@@ -88,7 +88,7 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
             return new
         return node
 
-    sql_tree = root.copy().transform(rename)
+    sql_tree = root.transform(rename)  # a copy
     ident = new_id if new_id is not None else max(a.id for a in draft.accesses) + 1
     access = Access(ident, source.name, "query", columns=tuple(n for n, _ in output), query=sql_tree,
                     output=tuple(output))
