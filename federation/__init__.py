@@ -8,6 +8,7 @@
 from .engine import Federation, connect
 from .errors import (
     CatalogError,
+    ColumnTypeError,
     ConfigError,
     ExecutionError,
     FederationError,
@@ -24,8 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "connect", "Federation", "Result", "FederationError", "QuerySyntaxError", "CatalogError",
-    "ParameterError", "UnsupportedError", "SourceError", "ExecutionError", "ConfigError", "QueryCancelled",
-    "QueryTimeout",
+    "ParameterError", "UnsupportedError", "SourceError", "ColumnTypeError", "ExecutionError", "ConfigError",
+    "QueryCancelled", "QueryTimeout",
 ]
 
 

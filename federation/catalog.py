@@ -135,6 +135,65 @@ class Catalog:
         raise CatalogError(f"Unknown table {name!r}.{hint} Tables are written <source>.<table>")
 
 
+# ---------------------------------------------------------------- Arrow types DuckDB reads
+# A fragment's result is handed to DuckDB as Arrow; every column type a catalog gives
+# is one DuckDB reads without changing a value (docs/types.md has the whole mapping).
+
+# DuckDB's 128-bit integer (HUGEINT) as DuckDB itself writes it to Arrow: 16 bytes,
+# little-endian two's complement, the layout of decimal128's storage.
+HUGEINT = pa.opaque(pa.binary(16), "hugeint", "DuckDB")
+
+
+def duckdb_readable(t: pa.DataType) -> pa.DataType:
+    """The type DuckDB reads for a column of Arrow type ``t``: ``t`` itself, or the
+    nearest type that holds every value of ``t`` exactly (float16 widens to float32),
+    or a narrower one whose conversion is checked value by value (decimal256 to
+    decimal128, nanosecond durations and times to microseconds: DuckDB keeps no
+    more, and a value that does not fit raises ``ColumnTypeError`` when read)."""
+    if pa.types.is_float16(t):
+        return pa.float32()
+    if pa.types.is_decimal256(t):
+        return pa.decimal128(min(t.precision, 38), t.scale)
+    if pa.types.is_duration(t) and t.unit == "ns":
+        return pa.duration("us")
+    if pa.types.is_time64(t) and t.unit == "ns":
+        return pa.time64("us")
+    if pa.types.is_fixed_size_list(t):
+        return pa.list_(t.value_field.with_type(duckdb_readable(t.value_type)), t.list_size)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(t.value_field.with_type(duckdb_readable(t.value_type)))
+    if pa.types.is_map(t):
+        return pa.map_(t.key_field.with_type(duckdb_readable(t.key_type)),
+                       t.item_field.with_type(duckdb_readable(t.item_type)))
+    if pa.types.is_struct(t):
+        return pa.struct([f.with_type(duckdb_readable(f.type)) for f in t])
+    return t
+
+
+def same_type(actual: pa.DataType, expected: pa.DataType) -> bool:
+    """Equal as DuckDB reads them: the names and nullability of nested fields (a
+    list's item field, a map's entries) differ between engines and mean nothing."""
+    if actual == expected:
+        return True
+    if pa.types.is_struct(actual) and pa.types.is_struct(expected):
+        return actual.num_fields == expected.num_fields and all(
+            a.name == e.name and same_type(a.type, e.type) for a, e in zip(actual, expected))
+    if pa.types.is_map(actual) and pa.types.is_map(expected):
+        return same_type(actual.key_type, expected.key_type) and same_type(actual.item_type, expected.item_type)
+    if pa.types.is_fixed_size_list(actual) and pa.types.is_fixed_size_list(expected):
+        return actual.list_size == expected.list_size and same_type(actual.value_type, expected.value_type)
+    if pa.types.is_list(actual) and pa.types.is_list(expected):
+        return same_type(actual.value_type, expected.value_type)
+    return False
+
+
+def contains_type(t: pa.DataType, predicate) -> bool:
+    """Whether ``t`` or a type nested in it satisfies ``predicate``."""
+    if predicate(t):
+        return True
+    return any(contains_type(t.field(i).type, predicate) for i in range(t.num_fields))
+
+
 # ---------------------------------------------------------------- type families
 # Engines agree on comparisons only within one family; sources use these to decide
 # which expressions they evaluate exactly as DuckDB does.

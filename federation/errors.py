@@ -53,6 +53,25 @@ class SourceError(FederationError):
         super().__init__(text)
 
 
+class ColumnTypeError(SourceError):
+    """A column's values do not fit the type the catalog gives it (see docs/types.md).
+
+    Raised instead of converting a value silently: a SQLite column declared INTEGER
+    that holds text, a value no Arrow type DuckDB reads can hold exactly, a fragment
+    result whose column came back with another type. ``table`` and ``column`` name the
+    column (``table`` is None for a computed column), ``row`` the offending row (a
+    SQLite rowid) and ``value`` the offending value, where known.
+    """
+
+    def __init__(self, source: str, message: str, *, column: str, table: str | None = None,
+                 row: object = None, value: object = None, fragment: str | None = None):
+        self.table = table
+        self.column = column
+        self.row = row
+        self.value = value
+        super().__init__(source, message, fragment=fragment)
+
+
 class QueryCancelled(FederationError):
     """The query was cancelled (``Federation.interrupt()``, Ctrl-C) before it finished."""
 

@@ -16,13 +16,15 @@ from typing import Mapping
 
 import pyarrow as pa
 
-from ..catalog import TableInfo
-from ..errors import FederationError, SourceError
+from ..catalog import TableInfo, same_type
+from ..errors import ColumnTypeError, FederationError, SourceError
 from ..plan import Fragment
 
 
 class Source(ABC):
     kind: str = "source"
+    # Validate every value of a result, not only its structure (see ``conform``).
+    validate_fully: bool = False
 
     def __init__(self, name: str, options: Mapping[str, object]):
         self.name = name
@@ -64,7 +66,7 @@ class Source(ABC):
         """
         running = running or Running()
         table = self._guard(lambda: self._execute(fragment, params, running), fragment.text)
-        return conform(table, fragment, self.name)
+        return conform(table, fragment, self.name, full=self.validate_fully)
 
     def close(self) -> None:
         """Release connections and files. Idempotent."""
@@ -178,12 +180,18 @@ def file_stats(*paths: str) -> tuple:
     return tuple(stats)
 
 
-def conform(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:
-    """Give a fragment result the fragment's column names and, where known, types.
+def conform(table: pa.Table, fragment: Fragment, source: str, *, full: bool = False) -> pa.Table:
+    """Check a fragment result before DuckDB sees it: the fragment's column names, the
+    catalog's type for every column whose type the fragment knows, valid Arrow data.
 
     Engines infer Arrow types from values: an empty or all-NULL result comes back
     typed as whatever the driver guesses (ADBC SQLite says int64), which would change
-    the meaning of the DuckDB step. Such columns are cast to the catalog type.
+    the meaning of the DuckDB step, so such a column takes the catalog type. Any
+    other difference is a ``ColumnTypeError`` naming the column: the sources convert
+    what they can convert exactly (docs/types.md), and nothing else is converted.
+
+    ``full`` validates every value (UTF-8, offsets, decimal precision, nested
+    lengths), not only the structure: for engines known to return invalid data.
     """
     if table.num_columns != len(fragment.columns):
         raise SourceError(
@@ -195,18 +203,24 @@ def conform(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:
     if fragment.types:
         arrays = []
         changed = False
-        for column, expected in zip(table.columns, fragment.types):
-            if expected is not None and column.type != expected and (
-                column.null_count == len(column) or pa.types.is_null(column.type)
-            ):
+        for name, column, expected in zip(fragment.columns, table.columns, fragment.types):
+            if expected is not None and not same_type(column.type, expected):
+                if column.null_count != len(column) and not pa.types.is_null(column.type):
+                    raise ColumnTypeError(
+                        source,
+                        f"column {name!r} came back as {column.type}, not as {expected} (the type the"
+                        " catalog gives it); no value was converted. See docs/types.md",
+                        column=name, fragment=fragment.text)
                 # all NULL: the values say nothing, the catalog type is the truth
                 column = pa.nulls(len(column), expected)
                 changed = True
             arrays.append(column)
         if changed:
             table = pa.Table.from_arrays(arrays, names=list(fragment.columns))
-    try:
-        table.validate(full=True)
-    except pa.ArrowInvalid as exc:
-        raise SourceError(source, f"returned invalid Arrow data: {exc}", fragment=fragment.text) from exc
+    for name, column in zip(fragment.columns, table.columns):
+        try:
+            column.validate(full=full)
+        except pa.ArrowInvalid as exc:
+            raise ColumnTypeError(source, f"returned invalid Arrow data in column {name!r}: {exc}",
+                                  column=name, fragment=fragment.text) from exc
     return table
