@@ -76,6 +76,10 @@ class SqlFragment(Fragment):
     """
 
     whole_query: bool = False
+    # (table, columns): the columns whose stored values SQLite computes with or that
+    # the driver could convert by itself, checked against their declared types
+    # before the fragment runs (see SqliteSource.check_columns).
+    reads: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
 
     kind = "SQLite"
 

@@ -3,6 +3,14 @@
 ADBC returns Arrow directly (about 6x faster than ``sqlite3`` rows converted to
 Arrow). Every connection is opened read-only (``mode=ro``). SQL is built as a sqlglot
 tree and rendered in SQLite's dialect; values travel as bound parameters.
+
+SQLite stores any value in any column. A column reads as the type its declared type
+gives (by affinity) and every stored value must have that type's storage class; a
+column without one (or of NUMERIC affinity) reads as the type its values share. What
+does not fit is a ``ColumnTypeError`` naming the table, column, row and value, never
+a converted value (docs/types.md). ADBC infers types from the first rows and converts
+mixed values by itself, so its result is checked against these types and, where they
+differ, the stored values are checked and read exactly instead.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from sqlglot import exp
 
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
-from ..errors import SourceError
+from ..errors import ColumnTypeError, SourceError
 from ..plan import Fragment, ParamRef, SqlFragment
 from .base import PerThread, Running, Source, file_stats
 
@@ -40,6 +48,26 @@ def affinity_type(declared: str) -> pa.DataType | None:
     return None  # NUMERIC affinity or no declared type: known only from the values
 
 
+# The storage class (typeof) of every value a column of each catalog type may hold.
+_STORAGE_CLASS = {pa.int64(): "integer", pa.float64(): "real", pa.string(): "text", pa.binary(): "blob"}
+_SQL_NAME = {"integer": "INTEGER", "real": "REAL", "text": "TEXT", "blob": "BLOB"}
+_READS_AS = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.binary(): "BLOB"}
+_EXACT_DOUBLE = 2**53  # integers beyond it have no exact double
+
+
+def _beyond_double(name: str) -> str:
+    return f"{name} NOT BETWEEN {-_EXACT_DOUBLE} AND {_EXACT_DOUBLE}"
+
+
+def needs_check(column: ColumnInfo) -> bool:
+    """Whether a column read as it is stored must have its values checked in SQL
+    before a scan: ADBC returns a declared-BLOB column's integers and text as bytes,
+    and types an undeclared column from its first rows. A column declared INTEGER,
+    REAL or TEXT comes back as another type when a value does not fit, which the
+    scan notices at no cost."""
+    return column.type is None or column.type == pa.binary()
+
+
 class SqliteSource(Source):
     kind = "sqlite"
 
@@ -51,6 +79,7 @@ class SqliteSource(Source):
         self._interruptible = PerThread(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
         self._counts: dict[str, tuple[TableInfo, int]] = {}
+        self._checked: dict[tuple[str, str], tuple[object, pa.DataType | None]] = {}
 
     # ------------------------------------------------------------ connections
     def _check_file(self) -> None:
@@ -81,21 +110,131 @@ class SqliteSource(Source):
         (ADBC's SQLite driver implements no cancel), and it takes an authorizer."""
         self._check_file()
         connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        connection.text_factory = _decode_text
         connection.execute("PRAGMA case_sensitive_like = ON")
         connection.execute("PRAGMA query_only = ON")
         connection.set_authorizer(_read_only_authorizer)
         return connection
 
-    def _execute_interruptible(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
+    def _execute_interruptible(self, fragment: Fragment, params: Mapping[str, object], running: Running,
+                               types: tuple[pa.DataType | None, ...] | None = None) -> pa.Table:
+        """The fragment's rows through the stdlib driver, converted exactly to ``types``
+        (default: the fragment's)."""
+        values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
+        rows = self._fetch(fragment.text, values, running)
+        return rows_to_arrow(rows, fragment.columns, fragment.types if types is None else types, self.name,
+                             fragment=fragment.text)
+
+    def _fetch(self, sql: str, values, running: Running | None) -> list[tuple]:
         connection = self._interruptible.get()
-        values = {name: _sqlite_value(value) for name, value in fragment.bind(params).items()}
-        with running.on_cancel(connection.interrupt):
-            cursor = connection.execute(fragment.text, values)
+        with (running or Running()).on_cancel(connection.interrupt):
+            cursor = connection.execute(sql, values)
             try:
-                rows = cursor.fetchall()
+                return cursor.fetchall()
             finally:
                 cursor.close()
-        return rows_to_arrow(rows, fragment.columns, fragment.types, self.name)
+
+    # ------------------------------------------------------------ stored values
+    def check_columns(self, reads, running: Running | None = None) -> dict[tuple[str, str], pa.DataType | None]:
+        """The type each ``(table, columns)`` column reads as, once its stored values
+        are checked against it (once per data version): a declared type's values must
+        all have its storage class; an undeclared column's values must share one (or
+        be integers and reals, read as DOUBLE when every integer has an exact double).
+        Raises ``ColumnTypeError`` with the table, column, row and value otherwise."""
+        found: dict[tuple[str, str], pa.DataType | None] = {}
+        if not any(names for _, names in reads):
+            return found
+        version = self.version()
+        tables = self.tables()
+        for table_name, names in reads:
+            info = tables.get(table_name)
+            if info is None:
+                continue
+            todo = []
+            with self._lock:
+                for name in names:
+                    hit = self._checked.get((table_name, name))
+                    if hit is not None and hit[0] == version:
+                        found[(table_name, name)] = hit[1]
+                    else:
+                        todo.append(info.require_column(name))
+            if todo:
+                for name, type_ in self._check_values(info, todo, running).items():
+                    with self._lock:
+                        self._checked[(table_name, name)] = (version, type_)
+                    found[(table_name, name)] = type_
+        return found
+
+    def _check_values(self, table: TableInfo, columns: list[ColumnInfo], running) -> dict[str, pa.DataType | None]:
+        # One pass over the table counts, per column, the values of a foreign storage
+        # class (declared type) or of each storage class (no declared type).
+        counts = []
+        for column in columns:
+            name = _quote(column.name)
+            kind = _STORAGE_CLASS.get(column.type)
+            if kind is not None:
+                counts.append(f"sum(typeof({name}) NOT IN ('{kind}', 'null'))")
+            else:
+                counts.extend(f"sum(typeof({name}) = '{k}')" for k in _SQL_NAME)
+                counts.append(f"sum(typeof({name}) = 'integer' AND {_beyond_double(name)})")
+        row = iter(self._fetch(f"SELECT {', '.join(counts)} FROM {_quote(table.name)}", (), running)[0])
+        types = {}
+        for column in columns:
+            name = _quote(column.name)
+            kind = _STORAGE_CLASS.get(column.type)
+            if kind is not None:
+                foreign = next(row) or 0
+                if foreign:
+                    self._refuse(table, column, f"typeof({name}) NOT IN ('{kind}', 'null')", running, count=foreign)
+                types[column.name] = column.type
+                continue
+            present = {k: n for k in _SQL_NAME if (n := next(row) or 0)}
+            inexact = next(row) or 0
+            types[column.name] = self._values_type(table, column, present, inexact, running)
+        return types
+
+    def _values_type(self, table, column, present: dict[str, int], inexact: int, running) -> pa.DataType | None:
+        """The type an undeclared column's values share (``present``: storage class -> count)."""
+        if not present:
+            return None  # only NULLs: nothing to say, the driver's type stands
+        if len(present) == 1:
+            return next(t for t, k in _STORAGE_CLASS.items() if k in present)
+        if set(present) == {"integer", "real"}:
+            if inexact:
+                self._refuse(table, column, f"typeof({_quote(column.name)}) = 'integer' AND"
+                             f" {_beyond_double(_quote(column.name))}", running, count=inexact,
+                             why="its INTEGER and REAL values read as DOUBLE, and this integer has no exact DOUBLE")
+            return pa.float64()
+        usual = max(present, key=present.get)
+        mix = " and ".join(f"{n} {_SQL_NAME[k]}" for k, n in sorted(present.items(), key=lambda kv: -kv[1]))
+        self._refuse(table, column, f"typeof({_quote(column.name)}) NOT IN ('{usual}', 'null')", running,
+                     count=sum(present.values()) - present[usual],
+                     why=f"its values must share one type to read as one, and it holds {mix} values")
+
+    def _refuse(self, table: TableInfo, column: ColumnInfo, condition: str, running, *, count: int,
+                why: str | None = None):
+        """Raise the ColumnTypeError for the first row of ``table`` matching ``condition``."""
+        name = _quote(column.name)
+        try:
+            found = self._fetch(f"SELECT _rowid_, {name}, typeof({name}) FROM {_quote(table.name)}"
+                                f" WHERE {condition} LIMIT 1", (), running)
+        except sqlite3.OperationalError:  # a view or a WITHOUT ROWID table: no rowid
+            found = self._fetch(f"SELECT NULL, {name}, typeof({name}) FROM {_quote(table.name)}"
+                                f" WHERE {condition} LIMIT 1", (), running)
+        rowid, value, kind = found[0] if found else (None, None, "?")
+        where = f"row {rowid}" if rowid is not None else "a row"
+        declared = f"declared {column.native_type}" if column.native_type else "with no declared type"
+        if why is None:
+            why = (f"it reads as {_READS_AS[column.type]}, whose values SQLite stores as"
+                   f" {_SQL_NAME[_STORAGE_CLASS[column.type]]}")
+        others = f"; {count} values of the column are like it" if count > 1 else ""
+        raise ColumnTypeError(
+            self.name,
+            f"column {table.name}.{column.name} ({declared}): {where} holds the {_SQL_NAME.get(kind, kind)} value"
+            f" {_show(value)}, but {why}{others}. A stored value is never converted silently: correct the data,"
+            f" or read the column through a view that converts it (e.g. CAST({column.name} AS TEXT)). "
+            "See docs/types.md",
+            table=table.name, column=column.name, row=rowid, value=value)
 
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = ()) -> object:
@@ -142,7 +281,13 @@ class SqliteSource(Source):
             sql += f" LIMIT {int(limit)}"
         types = tuple(table.require_column(c).type for c in columns)
         params = tuple((n, ParamRef(n)) for n in placeholder_order(sql))
-        return SqlFragment(self.name, sql, columns, params, types)
+        # SQLite computes with the columns it filters, orders or matches keys on: their
+        # stored values must fit their types; the returned ones are checked as they come.
+        computed = {n.name for f in filters for n in f.expr.walk() if isinstance(n, ast.Column)}
+        computed |= {c for c, _, _ in order} | ({keys} if keys is not None else set())
+        checked = tuple(c.name for c in table.columns
+                        if c.name in computed or (c.name in columns and needs_check(c)))
+        return SqlFragment(self.name, sql, columns, params, types, reads=((table.name, checked),))
 
     # ------------------------------------------------------------ what this source evaluates exactly
     def can_filter(self, table: TableInfo, expr: ast.Expr, params: Mapping[str, object]) -> bool:
@@ -187,7 +332,20 @@ class SqliteSource(Source):
         sql = tree.sql(dialect="sqlite")
         order = placeholder_order(sql)
         return SqlFragment(self.name, sql, columns, tuple((n, ParamRef(n)) for n in order), types,
-                           whole_query=True)
+                           whole_query=True, reads=self._columns_used(tree))
+
+    def _columns_used(self, tree: exp.Expression) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The columns of each table a whole query names (all of them under a ``*``):
+        SQLite computes with their stored values, which must fit their types."""
+        tables = self.tables()
+        names = {c.name.lower() for c in tree.find_all(exp.Column)}
+        star = any(True for _ in tree.find_all(exp.Star))
+        reads = {}
+        for node in tree.find_all(exp.Table):
+            info = tables.get(node.name)
+            if info is not None and info.name not in reads:
+                reads[info.name] = tuple(c.name for c in info.columns if star or c.name.lower() in names)
+        return tuple(reads.items())
 
     def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
         """Whether this database computes the whole ``query`` exactly as DuckDB does."""
@@ -195,11 +353,29 @@ class SqliteSource(Source):
 
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
-        if getattr(fragment, "whole_query", False):
+        assert isinstance(fragment, SqlFragment)
+        checked = self.check_columns(fragment.reads, running)
+        if fragment.whole_query:
             return self._execute_interruptible(fragment, params, running)
         # A scan: bounded by the table's size; ADBC returns Arrow directly.
+        table = fragment.reads[0][0]
+        types = tuple(t if t is not None else checked.get((table, c))
+                      for c, t in zip(fragment.columns, fragment.types))
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
-        return self._connections.get().query(fragment.text, values)
+        try:
+            result = self._connections.get().query(fragment.text, values)
+        except Exception as exc:  # noqa: BLE001 - the driver's own error type
+            if "Type mismatch" not in str(exc):
+                raise
+            result = None  # ADBC typed a column from its first rows, and a later value differs
+        differ = [c for i, c in enumerate(fragment.columns)
+                  if result is None or not _typed_as(result.column(i), types[i])]
+        if not differ:
+            return result
+        # A value the driver read as another type: name it, or, if every stored value
+        # fits (the driver guessed wrong from the first rows), read them exactly.
+        self.check_columns(((table, tuple(differ)),), running)
+        return self._execute_interruptible(fragment, params, running, types)
 
 
 def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
@@ -488,24 +664,117 @@ def _read_only_authorizer(action, arg1, arg2, database, trigger):
     return sqlite3.SQLITE_OK
 
 
-def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str) -> pa.Table:
-    """Python rows as Arrow, typed as expected where the values allow it."""
+def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str, *,
+                  fragment: str | None = None) -> pa.Table:
+    """Rows from the stdlib driver as Arrow of ``types``: a value converts only when it
+    keeps its meaning (an integer into a DOUBLE that holds it exactly, 0/1 into a
+    BOOLEAN), anything else is a ``ColumnTypeError`` naming the column."""
     columns = list(zip(*rows)) if rows else [() for _ in names]
     arrays = []
     for i, name in enumerate(names):
-        values = list(columns[i])
         expected = types[i] if i < len(types) else None
-        try:
-            arrays.append(pa.array(values, type=expected) if expected is not None else pa.array(values))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            try:
-                arrays.append(pa.array(values))  # e.g. 0/1 where DuckDB says BOOLEAN: cast later
-            except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise SourceError(source, f"column {name!r} holds values of several types ({exc})") from exc
+        arrays.append(exact_array(list(columns[i]), expected, name, source, fragment))
     return pa.Table.from_arrays(arrays, names=list(names))
 
 
 KEYS = "__keys"  # the parameter a semi-join binds its keys to
+
+
+# Python types (from the stdlib driver) that convert exactly into each kind of Arrow type.
+def _accepts(expected: pa.DataType):
+    if pa.types.is_integer(expected):
+        return (int,)
+    if pa.types.is_floating(expected):
+        return (int, float)
+    if pa.types.is_decimal(expected):
+        return (int, float, Decimal)
+    if pa.types.is_boolean(expected):
+        return (int,)
+    if pa.types.is_string(expected) or pa.types.is_large_string(expected):
+        return (str,)
+    if pa.types.is_binary(expected) or pa.types.is_large_binary(expected):
+        return (bytes,)
+    return None
+
+
+def exact_array(values: list, expected: pa.DataType | None, name: str, source: str,
+                fragment: str | None = None) -> pa.Array:
+    """``values`` (as sqlite3 returns them) as an Arrow array of ``expected`` (None: the
+    type the values share), or ColumnTypeError: no value changes on the way."""
+
+    def refuse(value, why: str):
+        raise ColumnTypeError(
+            source, f"column {name!r} holds the {_storage_name(value)} value {_show(value)}, {why}."
+            " A stored value is never converted silently: correct the data (see docs/types.md)",
+            column=name, value=value, fragment=fragment)
+
+    for value in values:
+        if isinstance(value, _InvalidText):
+            refuse(value, "which is not valid UTF-8 text")
+    if expected is None:
+        kinds = {type(v) for v in values if v is not None}
+        if not kinds:
+            return pa.nulls(len(values), pa.int64())
+        if kinds == {int, float}:
+            expected = pa.float64()
+        elif len(kinds) == 1:
+            expected = {int: pa.int64(), float: pa.float64(), str: pa.string(), bytes: pa.binary()}[kinds.pop()]
+        else:
+            first = next(v for v in values if v is not None)
+            refuse(next(v for v in values if v is not None and type(v) is not type(first)),
+                   f"but its first value is {_storage_name(first)}: a column's values must share one type")
+    accepted = _accepts(expected)
+    if accepted is not None:
+        for value in values:
+            if value is not None and (not isinstance(value, accepted) or isinstance(value, bool)):
+                refuse(value, f"which is not a {expected}")
+        if pa.types.is_boolean(expected):
+            if any(v not in (0, 1) for v in values if v is not None):
+                refuse(next(v for v in values if v is not None and v not in (0, 1)), "which is not a boolean 0 or 1")
+            values = [None if v is None else bool(v) for v in values]
+        elif pa.types.is_decimal(expected):
+            values = [Decimal(v) if isinstance(v, float) else v for v in values]
+    try:
+        return pa.array(values, type=expected)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as exc:
+        raise ColumnTypeError(source, f"column {name!r} holds a value that does not fit {expected} exactly: {exc}."
+                              " See docs/types.md", column=name, fragment=fragment) from exc
+
+
+class _InvalidText(bytes):
+    """A TEXT value that is not UTF-8 (SQLite does not check): kept as its bytes."""
+
+
+def _decode_text(data: bytes):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _InvalidText(data)
+
+
+def _storage_name(value) -> str:
+    if isinstance(value, _InvalidText) or isinstance(value, str):
+        return "TEXT"
+    return {int: "INTEGER", float: "REAL", bytes: "BLOB"}.get(type(value), type(value).__name__)
+
+
+def _show(value) -> str:
+    text = repr(bytes(value) if isinstance(value, _InvalidText) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _typed_as(column: pa.ChunkedArray, expected: pa.DataType | None) -> bool:
+    """Whether a scanned column has the type it reads as (all NULL: any type, cast
+    later) and, as text, is UTF-8: SQLite stores TEXT without checking it, and ADBC
+    passes it on."""
+    if expected is not None and column.type != expected and column.null_count != len(column):
+        return False
+    if pa.types.is_string(column.type):
+        try:
+            column.validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+    return True
 
 
 def _quote(name: str) -> str:
