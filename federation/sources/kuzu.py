@@ -10,25 +10,94 @@ runs. All ``kuzu`` imports live here, so the maintained fork can be swapped in.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
-from ..errors import SourceError, UnsupportedError
+from ..catalog import (HUGEINT, ColumnInfo, TableInfo, contains_type, fits_int64_or_double, literal_value,
+                       type_family, value_family)
+from ..errors import ColumnTypeError, SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
 from .base import PerThread, Running, Source, file_stats
 
+# Each Kuzu property type as the Arrow type a fragment returns it as (docs/types.md).
+# Where Kuzu's own Arrow export is not exact, the fragment converts: INT128 is
+# exported as decimal128(38, 0), which 39-digit values overflow, so its storage is
+# read as DuckDB's HUGEINT; UUID is exported as text; INTERVAL is exported as a
+# duration counting a month as 30 days, so its parts are fetched instead.
 _KUZU_TYPES = {
     "INT64": pa.int64(), "INT32": pa.int32(), "INT16": pa.int16(), "INT8": pa.int8(),
     "UINT64": pa.uint64(), "UINT32": pa.uint32(), "UINT16": pa.uint16(), "UINT8": pa.uint8(),
-    "SERIAL": pa.int64(), "DOUBLE": pa.float64(), "FLOAT": pa.float32(), "BOOL": pa.bool_(),
-    "STRING": pa.string(), "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
+    "INT128": HUGEINT, "SERIAL": pa.int64(), "DOUBLE": pa.float64(), "FLOAT": pa.float32(),
+    "BOOL": pa.bool_(), "STRING": pa.string(), "BLOB": pa.binary(), "UUID": pa.uuid(),
+    "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"), "TIMESTAMP_TZ": pa.timestamp("us", tz="UTC"),
+    "TIMESTAMP_NS": pa.timestamp("ns"), "TIMESTAMP_MS": pa.timestamp("ms"), "TIMESTAMP_SEC": pa.timestamp("s"),
+    "INTERVAL": pa.month_day_nano_interval(),
 }
+
+
+def kuzu_type(native: str) -> pa.DataType | None:
+    """The Arrow type of a Kuzu type as ``table_info`` spells it (``INT64[]``,
+    ``STRUCT(a INT64, b STRING)``, ``MAP(STRING, INT64)``, ``DECIMAL(18, 3)``...);
+    None for a type without one (a UNION), whose values then go unchecked."""
+    text = native.strip()
+    if text.endswith("]"):
+        start = _opening(text, len(text) - 1, "[", "]")
+        item = kuzu_type(text[:start])
+        size = text[start + 1:-1].strip()
+        if item is None:
+            return None
+        return pa.list_(item, int(size)) if size else pa.list_(item)
+    head, paren, body = text.partition("(")
+    head = head.strip().upper()
+    if not paren:
+        return _KUZU_TYPES.get(head)
+    parts = _split_top(body[:body.rindex(")")])
+    if head == "DECIMAL" and len(parts) == 2:
+        return pa.decimal128(int(parts[0]), int(parts[1]))
+    if head == "MAP" and len(parts) == 2:
+        key, item = kuzu_type(parts[0]), kuzu_type(parts[1])
+        return pa.map_(key, item) if key is not None and item is not None else None
+    if head == "STRUCT":
+        fields = []
+        for part in parts:
+            name, _, type_text = part.strip().partition(" ")
+            field_type = kuzu_type(type_text)
+            if field_type is None:
+                return None
+            fields.append(pa.field(name.strip("`"), field_type))
+        return pa.struct(fields)
+    return None
+
+
+def _opening(text: str, close: int, open_char: str, close_char: str) -> int:
+    depth = 0
+    for i in range(close, -1, -1):
+        depth += text[i] == close_char
+        depth -= text[i] == open_char
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced type {text!r}")
+
+
+def _split_top(text: str) -> list[str]:
+    """``text`` split at the commas outside parentheses and brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "(["
+        depth -= ch in ")]"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return parts
 
 
 def kuzu_module():
@@ -46,6 +115,7 @@ def quote(name: str) -> str:
 
 class KuzuSource(Source):
     kind = "kuzu"
+    validate_fully = True  # Kuzu's Arrow export is known to produce invalid arrays
 
     def __init__(self, name: str, options: Mapping[str, object]):
         super().__init__(name, options)
@@ -98,7 +168,7 @@ class KuzuSource(Source):
             if kind not in ("NODE", "REL"):
                 continue
             info = self._query(f"CALL table_info('{_literal_name(name)}') RETURN *").to_pylist()
-            props = tuple(ColumnInfo(p["name"], _KUZU_TYPES.get(p["type"]), p["type"]) for p in info)
+            props = tuple(ColumnInfo(p["name"], kuzu_type(p["type"]), p["type"]) for p in info)
             if kind == "NODE":
                 key = next((p["name"] for p in info if p.get("primary key")), None)
                 tables[name] = TableInfo(self.name, name, "node", props, (("primary_key", key),))
@@ -134,7 +204,7 @@ class KuzuSource(Source):
             conditions = [render_expr(_on_var(f.expr, "n"), params) for f in filters]
             if keys is not None:
                 conditions.append(f"n.{quote(keys)} IN {params.add(ParamRef(KEYS))}")
-            items = ", ".join(f"n.{quote(c)} AS {quote(c)}" for c in columns)
+            items = ", ".join(f"{returned(f'n.{quote(c)}', t, c)} AS {quote(c)}" for c, t in zip(columns, types))
             text = f"MATCH (n:{quote(table.name)})"
             if conditions:
                 text += " WHERE " + " AND ".join(conditions)
@@ -151,7 +221,7 @@ class KuzuSource(Source):
                 elif c == "_to":
                     items.append(f"b.{quote(dst_key)} AS {quote(c)}")
                 else:
-                    items.append(f"r.{quote(c)} AS {quote(c)}")
+                    items.append(f"{returned(f'r.{quote(c)}', table.require_column(c).type, c)} AS {quote(c)}")
             parts.append(
                 f"MATCH (a:{quote(src_node)})-[r:{quote(table.name)}]->(b:{quote(dst_node)}) "
                 f"RETURN {', '.join(items)}"
@@ -175,7 +245,8 @@ class KuzuSource(Source):
             if output.path_var is not None:
                 items.append(f"length({quote(output.path_var)}) AS {quote(output.name)}")
             else:
-                items.append(f"{quote(output.var)}.{quote(output.prop)} AS {quote(output.name)}")
+                prop = f"{quote(output.var)}.{quote(output.prop)}"
+                items.append(f"{returned(prop, output.type, output.name)} AS {quote(output.name)}")
         text += "\nRETURN " + ", ".join(items)
         columns = tuple(o.name for o in request.outputs)
         types = tuple(o.type for o in request.outputs)
@@ -239,7 +310,137 @@ class KuzuSource(Source):
                 f"parameters in the statement {sorted(used)} differ from the bound values {sorted(bound)}",
                 fragment=fragment.text,
             )
-        return self._query(fragment.text, bound, running)
+        result = self._query(fragment.text, bound, running)
+        return as_catalog_types(result, fragment.types, fragment.columns, self.name, fragment.text)
+
+
+# ---------------------------------------------------------------- exact results
+
+
+def returned(expr: str, type_: pa.DataType | None, name: str) -> str:
+    """The Cypher that returns property ``expr`` of catalog type ``type_`` exactly.
+
+    An INTERVAL is returned as its parts (Kuzu's Arrow export counts a month as 30
+    days), rebuilt by ``as_catalog_types``; one inside a LIST, STRUCT or MAP has
+    no exact export at all.
+    """
+    if type_ is None:
+        return expr
+    if pa.types.is_interval(type_):
+        parts = ", ".join(f"date_part('{p}', {expr})" for p in _INTERVAL_PARTS)
+        return f"[{parts}]"
+    if contains_type(type_, pa.types.is_interval):
+        raise UnsupportedError(
+            f"Column {name!r} holds an INTERVAL inside a LIST, STRUCT or MAP, which Kuzu exports only"
+            " approximately (a month as 30 days); select the INTERVAL values on their own instead")
+    return expr
+
+
+# date_part of a Kuzu INTERVAL: years and months of its months, its days, and hours,
+# minutes and microseconds (within the minute) of its microseconds.
+_INTERVAL_PARTS = ("year", "month", "day", "hour", "minute", "microsecond")
+
+
+def as_catalog_types(table: pa.Table, types, names, source: str, fragment: str) -> pa.Table:
+    """A Kuzu result with every column as its catalog type (see ``_KUZU_TYPES``), and
+    STRUCT children padded to their parent's length: Kuzu leaves out the entries of
+    NULL structs, which makes the array invalid."""
+    if not types:
+        return table
+    columns = []
+    for column, expected, name in zip(table.columns, types, names):
+        try:
+            chunks = [_exact(chunk, expected) for chunk in column.chunks]
+        except (_Inexact, pa.ArrowInvalid) as exc:
+            raise ColumnTypeError(source, f"column {name!r}: {exc}. See docs/types.md", column=name,
+                                  fragment=fragment) from exc
+        columns.append(pa.chunked_array(chunks, type=chunks[0].type) if chunks else column)
+    return pa.Table.from_arrays(columns, names=table.column_names)
+
+
+class _Inexact(Exception):
+    pass
+
+
+def _exact(array: pa.Array, expected: pa.DataType | None) -> pa.Array:
+    t = array.type
+    if expected is not None and pa.types.is_interval(expected) and pa.types.is_list(t):
+        return _interval(array)
+    if expected == HUGEINT and pa.types.is_decimal128(t):
+        storage = pa.Array.from_buffers(pa.binary(16), len(array), array.buffers()[:2], array.null_count,
+                                        array.offset)
+        return pa.ExtensionArray.from_storage(HUGEINT, storage)
+    if expected == pa.uuid() and pa.types.is_string(t):
+        values = [None if v is None else uuid.UUID(v).bytes for v in array.to_pylist()]
+        return pa.ExtensionArray.from_storage(pa.uuid(), pa.array(values, type=pa.binary(16)))
+    if pa.types.is_struct(t):
+        return _struct(array, expected)
+    if pa.types.is_map(t):
+        entries = array.values
+        key_type = expected.key_type if expected is not None and pa.types.is_map(expected) else None
+        item_type = expected.item_type if expected is not None and pa.types.is_map(expected) else None
+        keys, items = entries.field(0), entries.field(1)
+        new_keys, new_items = _exact(keys, key_type), _exact(items, item_type)
+        if new_keys is keys and new_items is items:
+            return array
+        fields = [pa.field("key", new_keys.type, nullable=False), pa.field("value", new_items.type)]
+        child = pa.StructArray.from_arrays([new_keys, new_items], fields=fields)
+        return pa.Array.from_buffers(pa.map_(*fields), len(array), array.buffers()[:2], array.null_count,
+                                     array.offset, children=[child])
+    if pa.types.is_list(t) or pa.types.is_fixed_size_list(t):
+        item = None
+        if expected is not None and (pa.types.is_list(expected) or pa.types.is_fixed_size_list(expected)):
+            item = expected.value_type
+        values = array.values
+        new_values = _exact(values, item)
+        if new_values is values:
+            return array
+        if pa.types.is_fixed_size_list(t):
+            new_type, own = pa.list_(t.value_field.with_type(new_values.type), t.list_size), 1  # validity
+        else:
+            new_type, own = pa.list_(t.value_field.with_type(new_values.type)), 2  # validity, offsets
+        return pa.Array.from_buffers(new_type, len(array), array.buffers()[:own], array.null_count, array.offset,
+                                     children=[new_values])
+    return array
+
+
+def _struct(array: pa.StructArray, expected: pa.DataType | None) -> pa.Array:
+    n = len(array)
+    fields = list(array.type)
+    wanted = list(expected) if expected is not None and pa.types.is_struct(expected) else []
+    children, changed = [], False
+    for i, field in enumerate(fields):
+        child = array.field(i)
+        fixed = _exact(child, wanted[i].type if i < len(wanted) else None)
+        if len(fixed) != n:
+            if array.offset or len(fixed) != n - array.null_count:
+                raise _Inexact(f"STRUCT field {field.name!r} has {len(fixed)} values for {n} rows")
+            valid = array.is_valid().to_numpy(zero_copy_only=False)
+            positions = pa.array(np.cumsum(valid) - 1, mask=~valid)  # Kuzu's entries are those of valid rows
+            fixed = fixed.take(positions)
+        changed = changed or fixed is not child
+        children.append(fixed)
+    if not changed:
+        return array
+    return pa.StructArray.from_arrays(children, fields=[f.with_type(c.type) for f, c in zip(fields, children)],
+                                      mask=array.is_null() if array.null_count else None)
+
+
+def _interval(parts: pa.Array) -> pa.Array:
+    """Kuzu INTERVAL parts (``_INTERVAL_PARTS``) as Arrow month_day_nano intervals."""
+    year, month, day, hour, minute, micro = (pc.list_element(parts, i) for i in range(6))
+    valid = year.is_valid().to_numpy(zero_copy_only=False)
+    as_int = [np.asarray(a.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+              for a in (year, month, day, hour, minute, micro)]
+    y, mo, d, h, mi, us = as_int
+    micros = h * 3_600_000_000 + mi * 60_000_000 + us
+    if np.any(np.abs(micros) > (2**63 - 1) // 1000):
+        raise _Inexact("an INTERVAL's time part is beyond the range of Arrow's nanosecond intervals")
+    data = np.zeros(len(parts), dtype=np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")]))
+    data["months"], data["days"], data["nanos"] = y * 12 + mo, d, micros * 1000
+    validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.month_day_nano_interval(), len(parts), [validity, pa.py_buffer(data.tobytes())],
+                                 null_count=int(len(parts) - valid.sum()))
 
 
 @dataclass(frozen=True)
