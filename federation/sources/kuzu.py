@@ -525,14 +525,23 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     Only comparisons of a property with a value of the same type family, IS NULL,
     IN lists, and AND/OR/NOT over those: Kuzu rejects cross-family comparisons that
     DuckDB would cast, and its arithmetic and string functions differ in details.
+    A floating-point property is compared only for (in)equality, and a FLOAT one only
+    with values a float32 holds: Kuzu orders NaN as IEEE does (below nothing, above
+    nothing) where DuckDB orders it above every number, and it compares a FLOAT in
+    double precision where DuckDB casts a literal to FLOAT (``f = 1.1`` holds there).
     ``property_type(column)`` gives a ``var.prop`` column's type, or None if unknown.
     """
 
     def family(node) -> str | None:
         return type_family(property_type(node)) if isinstance(node, ast.Column) else None
 
-    def exact_value(node, kind) -> bool:
-        return value_family(node, params) == kind and fits_int64_or_double(literal_value(node, params))
+    def exact_value(node, kind, prop=None) -> bool:
+        value = literal_value(node, params)
+        if value_family(node, params) != kind or not fits_int64_or_double(value):
+            return False
+        if prop is not None and property_type(prop) == pa.float32() and value is not None:
+            return float(np.float32(value)) == value
+        return True
 
     if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
         return cypher_exact(expr.left, property_type, params) and cypher_exact(expr.right, property_type, params)
@@ -545,11 +554,15 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
         if isinstance(prop, (ast.Literal, ast.Param)):
             prop, value = value, prop
         kind = family(prop)
-        return kind is not None and isinstance(value, (ast.Literal, ast.Param)) and exact_value(value, kind)
+        if kind is None or not isinstance(value, (ast.Literal, ast.Param)):
+            return False
+        if expr.op not in ("=", "<>") and pa.types.is_floating(property_type(prop)):
+            return False  # NaN orders differently
+        return exact_value(value, kind, prop)
     if isinstance(expr, ast.InList):
         kind = family(expr.operand)
         return kind is not None and all(
-            isinstance(i, (ast.Literal, ast.Param)) and exact_value(i, kind) for i in expr.items)
+            isinstance(i, (ast.Literal, ast.Param)) and exact_value(i, kind, expr.operand) for i in expr.items)
     return False
 
 
