@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Mapping
 
@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, type_family, value_family
-from ..errors import FederationError, ParameterError, SourceError, UnsupportedError
+from ..catalog import ColumnInfo, TableInfo, duckdb_readable, fits_int64_or_double, type_family, value_family
+from ..errors import ColumnTypeError, FederationError, ParameterError, SourceError, UnsupportedError
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
 from .base import Running, Source
 
@@ -93,10 +93,13 @@ class LanceSource(Source):
         tables = {}
         for name in sorted(self._table_names()):
             schema = self._table(name).schema
-            columns = tuple(ColumnInfo(f.name, f.type, str(f.type)) for f in schema)
+            # A column reads as the type DuckDB reads (float16 as float32: DuckDB has no
+            # float16); filters run in LanceDB over the stored ("arrow") types.
+            columns = tuple(ColumnInfo(f.name, duckdb_readable(f.type), str(f.type)) for f in schema)
             vectors = tuple(f.name for f in schema if is_vector_type(f.type))
+            stored = tuple((f.name, f.type) for f in schema)
             tables[name] = TableInfo(self.name, name, "vector" if vectors else "table", columns,
-                                     (("vectors", vectors),))
+                                     (("vectors", vectors), ("arrow_types", stored)))
         return tables
 
     def vector_column(self, table: TableInfo, requested: str | None) -> ColumnInfo:
@@ -215,7 +218,8 @@ class LanceSource(Source):
                 conditions.append(self._keys_filter(fragment, params[KEYS]))
             if conditions:
                 scan = scan.where(" AND ".join(conditions))
-            return scan.select(list(fragment.columns)).limit(fragment.limit).to_arrow()
+            found = scan.select(list(fragment.columns)).limit(fragment.limit).to_arrow()
+            return as_catalog_types(found, fragment, self.name)
         vq = fragment.vector
         query = self._query_vector(vq, params, table.schema.field(vq.column).type)
         wanted = [c for c in fragment.columns if c != DISTANCE]
@@ -233,7 +237,7 @@ class LanceSource(Source):
         distances = exact_distances(found.column(vq.column), query, vq.metric)
         order = np.argsort(distances, kind="stable")
         found = found.take(pa.array(order)).append_column(DISTANCE, pa.array(distances[order]))
-        return found.select(list(fragment.columns))
+        return as_catalog_types(found.select(list(fragment.columns)), fragment, self.name)
 
     def _keys_filter(self, fragment: LanceFragment, keys: list) -> str:
         """``column IN (keys)`` with escaped literals; keys of another type family than
@@ -309,7 +313,28 @@ def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
 
 
 def table_types(table: TableInfo) -> tuple[tuple[str, pa.DataType], ...]:
+    """Each column's stored Arrow type: what LanceDB evaluates a filter over."""
+    stored = table.option("arrow_types")
+    if stored is not None:
+        return stored
     return tuple((c.name, c.type) for c in table.columns if c.type is not None)
+
+
+def as_catalog_types(table: pa.Table, fragment: Fragment, source: str) -> pa.Table:
+    """Each column as the type its catalog gives it (``duckdb_readable``): float16
+    widens exactly, and a narrowing conversion checks every value."""
+    for i, (column, expected) in enumerate(zip(table.columns, fragment.types)):
+        if expected is None or column.type == expected:
+            continue
+        try:
+            column = column.cast(expected, safe=True)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            name = fragment.columns[i]
+            raise ColumnTypeError(
+                source, f"column {name!r} holds a {column.type} value that {expected}, the type DuckDB reads,"
+                f" cannot hold exactly: {exc}. See docs/types.md", column=name, fragment=fragment.text) from exc
+        table = table.set_column(i, table.field(i).with_type(expected), column)
+    return table
 
 
 def exact_distances(vectors: pa.ChunkedArray, query: np.ndarray, metric: str) -> np.ndarray:
@@ -385,7 +410,11 @@ def _coerce(value: object, column: str | None, target: pa.DataType | None) -> ob
     DataFusion will not compare an integer column with 100.5, nor a string column with
     a number; DuckDB casts. Integral numbers are rewritten to integers; the rest is
     refused with a message, rather than sent to fail or to match differently.
+    DataFusion reads a number literal as a double, so a DECIMAL column is compared with
+    a cast of the exact value, which must fit the column's scale.
     """
+    if target is not None and pa.types.is_decimal(target) and value is not None and column is not None:
+        return _decimal_literal(value, column, target)
     _require_exact(value)
     if value is None or target is None or column is None:
         return value
@@ -407,11 +436,38 @@ def _coerce(value: object, column: str | None, target: pa.DataType | None) -> ob
         return value
     if pa.types.is_floating(target) and (isinstance(value, bool) or not isinstance(value, (int, float, Decimal))):
         refuse("floating-point")
+    if pa.types.is_float16(target) and value == value and float(np.float16(value)) != value:
+        # LanceDB compares in float16, DuckDB in float32 (it reads float16 as float32)
+        refuse("float16")
     if (pa.types.is_string(target) or pa.types.is_large_string(target)) and not isinstance(value, str):
         refuse("string")
     if pa.types.is_boolean(target) and not isinstance(value, bool):
         refuse("boolean")
     return value
+
+
+class _Sql(str):
+    """Filter text already rendered (``render_literal`` passes it through)."""
+
+
+def _decimal_literal(value: object, column: str, target: pa.DataType) -> _Sql:
+    exact = None
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        exact = Decimal(value)
+    elif isinstance(value, float) and math.isfinite(value):
+        exact = Decimal(value)  # the double's exact value
+    fits = False
+    if exact is not None and exact.is_finite():
+        with localcontext() as context:
+            context.prec = 80  # more than DECIMAL(38) and a double's exact expansion need
+            scaled = exact.quantize(Decimal(1).scaleb(-target.scale))
+            fits = scaled == exact and len(scaled.as_tuple().digits) <= target.precision
+    if not fits:
+        raise UnsupportedError(
+            f"A VECTOR_SEARCH prefilter compares DECIMAL column `{column}` ({target}) with {value!r}, which"
+            f" has no exact value of the column's type; compare it with a number of at most {target.scale}"
+            " decimal places, or filter the search result in an outer WHERE")
+    return _Sql(f"CAST('{scaled:f}' AS DECIMAL({target.precision}, {target.scale}))")
 
 
 def _require_exact(value: object) -> None:
@@ -424,15 +480,20 @@ def _require_exact(value: object) -> None:
 
 def render_literal(value: object) -> str:
     """A DataFusion SQL literal; strings escape ``'`` by doubling (no backslash escapes)."""
+    if isinstance(value, _Sql):
+        return value
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int):
-        return str(value)
+        # DataFusion reads -9223372036854775808 as a double (the minus applies to a literal too big)
+        return "(-9223372036854775807 - 1)" if value == -(2**63) else str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ParameterError(f"{value!r} cannot be used in a LanceDB filter")
+            # DataFusion, like DuckDB, takes NaN as equal to NaN and above every number
+            return {"inf": "CAST('inf' AS DOUBLE)", "-inf": "CAST('-inf' AS DOUBLE)"}.get(repr(value),
+                                                                                        "CAST('NaN' AS DOUBLE)")
         return repr(value)
     if isinstance(value, Decimal):
         if not value.is_finite():
