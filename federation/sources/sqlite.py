@@ -135,7 +135,8 @@ class SqliteSource(Source):
                 cursor.close()
 
     # ------------------------------------------------------------ stored values
-    def check_columns(self, reads, running: Running | None = None) -> dict[tuple[str, str], pa.DataType | None]:
+    def check_columns(self, reads, running: Running | None = None, *,
+                      fragment: str | None = None) -> dict[tuple[str, str], pa.DataType | None]:
         """The type each ``(table, columns)`` column reads as, once its stored values
         are checked against it (once per data version): a declared type's values must
         all have its storage class; an undeclared column's values must share one (or
@@ -159,13 +160,14 @@ class SqliteSource(Source):
                     else:
                         todo.append(info.require_column(name))
             if todo:
-                for name, type_ in self._check_values(info, todo, running).items():
+                for name, type_ in self._check_values(info, todo, running, fragment).items():
                     with self._lock:
                         self._checked[(table_name, name)] = (version, type_)
                     found[(table_name, name)] = type_
         return found
 
-    def _check_values(self, table: TableInfo, columns: list[ColumnInfo], running) -> dict[str, pa.DataType | None]:
+    def _check_values(self, table: TableInfo, columns: list[ColumnInfo], running,
+                      fragment: str | None) -> dict[str, pa.DataType | None]:
         # One pass over the table counts, per column, the values of a foreign storage
         # class (declared type) or of each storage class (no declared type).
         counts = []
@@ -185,35 +187,43 @@ class SqliteSource(Source):
             if kind is not None:
                 foreign = next(row) or 0
                 if foreign:
-                    self._refuse(table, column, f"typeof({name}) NOT IN ('{kind}', 'null')", running, count=foreign)
+                    wanted = _SQL_NAME[kind]
+                    self._refuse(table, column, f"typeof({name}) NOT IN ('{kind}', 'null')", running, fragment,
+                                 f"is declared {column.native_type} and reads as {_READS_AS[column.type]}, but",
+                                 f" ({foreign} values in the column are not {wanted})" if foreign > 1 else "")
                 types[column.name] = column.type
                 continue
             present = {k: n for k in _SQL_NAME if (n := next(row) or 0)}
             inexact = next(row) or 0
-            types[column.name] = self._values_type(table, column, present, inexact, running)
+            types[column.name] = self._values_type(table, column, present, inexact, running, fragment)
         return types
 
-    def _values_type(self, table, column, present: dict[str, int], inexact: int, running) -> pa.DataType | None:
+    def _values_type(self, table, column, present: dict[str, int], inexact: int, running,
+                     fragment: str | None) -> pa.DataType | None:
         """The type an undeclared column's values share (``present``: storage class -> count)."""
         if not present:
             return None  # only NULLs: nothing to say, the driver's type stands
         if len(present) == 1:
             return next(t for t, k in _STORAGE_CLASS.items() if k in present)
+        name = _quote(column.name)
+        undeclared = f"is declared {column.native_type} (no fixed type)" if column.native_type else \
+            "has no declared type"
         if set(present) == {"integer", "real"}:
             if inexact:
-                self._refuse(table, column, f"typeof({_quote(column.name)}) = 'integer' AND"
-                             f" {_beyond_double(_quote(column.name))}", running, count=inexact,
-                             why="its INTEGER and REAL values read as DOUBLE, and this integer has no exact DOUBLE")
+                self._refuse(table, column, f"typeof({name}) = 'integer' AND {_beyond_double(name)}", running,
+                             fragment, f"{undeclared} and holds INTEGER and REAL values, so it reads as DOUBLE,"
+                             " but", ", which no DOUBLE holds exactly")
             return pa.float64()
         usual = max(present, key=present.get)
-        mix = " and ".join(f"{n} {_SQL_NAME[k]}" for k, n in sorted(present.items(), key=lambda kv: -kv[1]))
-        self._refuse(table, column, f"typeof({_quote(column.name)}) NOT IN ('{usual}', 'null')", running,
-                     count=sum(present.values()) - present[usual],
-                     why=f"its values must share one type to read as one, and it holds {mix} values")
+        counts = [f"{n} {_SQL_NAME[k]}" for k, n in sorted(present.items(), key=lambda kv: -kv[1])]
+        mix = ", ".join(counts[:-1]) + " and " + counts[-1]
+        self._refuse(table, column, f"typeof({name}) NOT IN ('{usual}', 'null')", running, fragment,
+                     f"{undeclared}, so it reads as the one type its values share, but it holds {mix} values:")
 
-    def _refuse(self, table: TableInfo, column: ColumnInfo, condition: str, running, *, count: int,
-                why: str | None = None):
-        """Raise the ColumnTypeError for the first row of ``table`` matching ``condition``."""
+    def _refuse(self, table: TableInfo, column: ColumnInfo, condition: str, running, fragment: str | None,
+                what: str, more: str = ""):
+        """Raise the ColumnTypeError for the first row of ``table`` matching ``condition``:
+        "column t.c <what> row N holds the <class> value v<more>. <what to do>"."""
         name = _quote(column.name)
         try:
             found = self._fetch(f"SELECT _rowid_, {name}, typeof({name}) FROM {_quote(table.name)}"
@@ -223,18 +233,12 @@ class SqliteSource(Source):
                                 f" WHERE {condition} LIMIT 1", (), running)
         rowid, value, kind = found[0] if found else (None, None, "?")
         where = f"row {rowid}" if rowid is not None else "a row"
-        declared = f"declared {column.native_type}" if column.native_type else "with no declared type"
-        if why is None:
-            why = (f"it reads as {_READS_AS[column.type]}, whose values SQLite stores as"
-                   f" {_SQL_NAME[_STORAGE_CLASS[column.type]]}")
-        others = f"; {count} values of the column are like it" if count > 1 else ""
         raise ColumnTypeError(
             self.name,
-            f"column {table.name}.{column.name} ({declared}): {where} holds the {_SQL_NAME.get(kind, kind)} value"
-            f" {_show(value)}, but {why}{others}. A stored value is never converted silently: correct the data,"
-            f" or read the column through a view that converts it (e.g. CAST({column.name} AS TEXT)). "
-            "See docs/types.md",
-            table=table.name, column=column.name, row=rowid, value=value)
+            f"column {table.name}.{column.name} {what} {where} holds the {_SQL_NAME.get(kind, kind)} value"
+            f" {_show(value)}{more}. A stored value is never converted silently: correct the data, or read the"
+            f" column through a view that converts it (e.g. CAST({column.name} AS TEXT)). See docs/types.md",
+            table=table.name, column=column.name, row=rowid, value=value, fragment=fragment)
 
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = ()) -> object:
@@ -354,7 +358,7 @@ class SqliteSource(Source):
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         assert isinstance(fragment, SqlFragment)
-        checked = self.check_columns(fragment.reads, running)
+        checked = self.check_columns(fragment.reads, running, fragment=fragment.text)
         if fragment.whole_query:
             return self._execute_interruptible(fragment, params, running)
         # A scan: bounded by the table's size; ADBC returns Arrow directly.
@@ -374,7 +378,7 @@ class SqliteSource(Source):
             return result
         # A value the driver read as another type: name it, or, if every stored value
         # fits (the driver guessed wrong from the first rows), read them exactly.
-        self.check_columns(((table, tuple(differ)),), running)
+        self.check_columns(((table, tuple(differ)),), running, fragment=fragment.text)
         return self._execute_interruptible(fragment, params, running, types)
 
 
