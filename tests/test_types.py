@@ -29,12 +29,14 @@ month as 30 days) the exact value is written here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import kuzu
@@ -648,6 +650,30 @@ def test_lance_decimal_prefilter_is_exact_or_refused(stores: Stores) -> None:
     assert stores.fed.query(query, {"d": -1.5}).fetchall() == [(2,)]
     with pytest.raises(UnsupportedError, match="DECIMAL column `dec`"):
         stores.fed.query(query, {"d": Decimal("0.15")})
+
+
+_DOC_ERROR = re.compile(r"^(ColumnTypeError|UnsupportedError): (.*)$")
+
+
+def doc_examples() -> list[tuple[str, dict, str, str]]:
+    """The error examples of docs/types.md: (query, params, error class, message)."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "types.md").read_text()
+    examples = []
+    for block in re.findall(r"```text\n(.*?)```", text, re.S):
+        lines = block.strip().splitlines()
+        params = json.loads(lines.pop(0).split(":", 1)[1]) if lines[0].startswith("-- params:") else {}
+        error = _DOC_ERROR.match(lines[-1])
+        assert error, f"docs/types.md: an example without its error: {block}"
+        examples.append(("\n".join(lines[:-1]), params, error.group(1), error.group(2)))
+    return examples
+
+
+@pytest.mark.parametrize("query,params,error,message", doc_examples())
+def test_docs_types_examples(stores: Stores, query: str, params: dict, error: str, message: str) -> None:
+    with pytest.raises(FederationError) as info:
+        stores.fed.query(query, params)
+    assert type(info.value).__name__ == error
+    assert str(info.value).split("\n")[0] == message
 
 
 def test_lance_vectors_read_as_duckdb_arrays(stores: Stores) -> None:

@@ -466,7 +466,8 @@ def _decimal_literal(value: object, column: str, target: pa.DataType) -> _Sql:
         raise UnsupportedError(
             f"A VECTOR_SEARCH prefilter compares DECIMAL column `{column}` ({target}) with {value!r}, which"
             f" has no exact value of the column's type; compare it with a number of at most {target.scale}"
-            " decimal places, or filter the search result in an outer WHERE")
+            f" digit{'' if target.scale == 1 else 's'} after the decimal point, or filter the search result in an"
+            " outer WHERE")
     return _Sql(f"CAST('{scaled:f}' AS DECIMAL({target.precision}, {target.scale}))")
 
 
