@@ -263,8 +263,11 @@ class KuzuSource(Source):
 
     def can_reduce(self, access, column: str) -> bool:
         if access.kind == "graph":
-            return any(o.name == column and o.var is not None for o in access.graph.outputs)
-        return access.kind == "scan" and access.table.kind == "node"
+            output = next((o for o in access.graph.outputs if o.name == column and o.var is not None), None)
+            return output is not None and output.type != pa.uint64()
+        # Kuzu's Python API cannot bind a UINT64 key beyond INT64's range as a parameter.
+        return access.kind == "scan" and access.table.kind == "node" and \
+            access.table.require_column(column).type != pa.uint64()
 
     def row_count(self, table: TableInfo) -> int | None:
         """Nodes with the label, or relationships of the type; cached per data version."""
