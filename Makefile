@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+SCALE  ?= S
 
-.PHONY: demo test docs clean
+.PHONY: demo test docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -17,6 +18,15 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+# Benchmarks (docs/benchmarks.md): run the suites at $(SCALE) (S, M or L), then regenerate the page.
+$(VENV)/.bench: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench
+	$(PY) -m benchmarks --scale $(SCALE)
+	$(PY) -m benchmarks.report
 
 docs: $(VENV)/.installed
 	$(PY) docs/update_cli_help.py
