@@ -11,6 +11,9 @@ Forms:
 - Kuzu: the pattern with a variable-length edge (``*1..k``) or a fixed chain; the
   ``id(x)`` variant counts internal ids (engines.md: projecting ``x.id`` after a
   variable-length edge can cost a node-table scan).
+  For many start nodes, ``WHERE a.id IN $list`` was the fastest form tried
+  (``UNWIND $list ... MATCH (a {id: x})`` and ``LOAD FROM`` an Arrow table of the
+  ids were 3–15x slower at scales S and M), so it is the one measured.
 - SQL (SQLite, DuckDB): ``self-joins``, one join per hop, the frontier deduplicated
   at every level; ``recursive CTE``, ``WITH RECURSIVE ... UNION`` bounded by depth;
   for shortest paths also ``BFS per level`` (one query per level from Python, with
@@ -68,7 +71,14 @@ def _kuzu(cypher: str) -> Callable[[Stores, dict], Any]:
 
 
 def _sql_both(name: str, sql: str) -> list[Form]:
-    return [Form("SQLite", name, _sqlite(sql)), Form("DuckDB", name, _duckdb(sql))]
+    """The form in SQLite and DuckDB. Joins written ``{J}`` are tried in SQLite both
+    ways: as planned by SQLite, and in the written order (SQLite's CROSS JOIN keeps
+    the order, which for level-by-level hops its planner sometimes gets wrong)."""
+    if "{J}" not in sql:
+        return [Form("SQLite", name, _sqlite(sql)), Form("DuckDB", name, _duckdb(sql))]
+    return [Form("SQLite", name, _sqlite(sql.replace("{J}", "JOIN"))),
+            Form("SQLite", f"{name}, written order (CROSS JOIN)", _sqlite(sql.replace("{J}", "CROSS JOIN"))),
+            Form("DuckDB", name, _duckdb(sql.replace("{J}", "JOIN")))]
 
 
 # ------------------------------------------------------------ k-hop neighbourhoods
@@ -77,7 +87,7 @@ def _levels_one(k: int) -> str:
     """Distinct nodes within k hops of :agent, frontier deduplicated per level."""
     ctes = ["l1 AS (SELECT dst AS n FROM collab WHERE src = :agent)"]
     for level in range(2, k + 1):
-        ctes.append(f"l{level} AS (SELECT DISTINCT c.dst AS n FROM l{level - 1} JOIN collab c ON c.src = l{level - 1}.n)")
+        ctes.append(f"l{level} AS (SELECT DISTINCT c.dst AS n FROM l{level - 1} {{J}} collab c ON c.src = l{level - 1}.n)")
     union = " UNION ".join(f"SELECT n FROM l{level}" for level in range(1, k + 1))
     return f"WITH {', '.join(ctes)} SELECT COUNT(*) FROM ({union}) WHERE n <> :agent"
 
@@ -91,9 +101,9 @@ def _recursive_one(k: int) -> str:
 def _levels_many(k: int) -> str:
     """For each of :start_ids, distinct nodes within k hops; summed."""
     ctes = ["s AS (SELECT value AS id FROM (SELECT value FROM json_each(:start_ids)))",
-            "l1 AS (SELECT s.id AS s, c.dst AS n FROM s JOIN collab c ON c.src = s.id)"]
+            "l1 AS (SELECT s.id AS s, c.dst AS n FROM s {J} collab c ON c.src = s.id)"]
     for level in range(2, k + 1):
-        ctes.append(f"l{level} AS (SELECT DISTINCT l.s, c.dst AS n FROM l{level - 1} l JOIN collab c ON c.src = l.n)")
+        ctes.append(f"l{level} AS (SELECT DISTINCT l.s, c.dst AS n FROM l{level - 1} l {{J}} collab c ON c.src = l.n)")
     union = " UNION ".join(f"SELECT s, n FROM l{level}" for level in range(1, k + 1))
     return f"WITH {', '.join(ctes)} SELECT COUNT(*) FROM ({union}) WHERE n <> s"
 
@@ -189,8 +199,8 @@ _TRIANGLES_NODE = [
         "MATCH (a:Agent)-[:COLLABORATES_WITH]->(b:Agent)-[:COLLABORATES_WITH]->(c:Agent)"
         "-[:COLLABORATES_WITH]->(d:Agent) WHERE a.id = $agent AND d.id = $agent RETURN count(*)")),
     *_sql_both("self-joins", (
-        "SELECT COUNT(*) FROM collab e1 JOIN collab e2 ON e2.src = e1.dst "
-        "JOIN collab e3 ON e3.src = e2.dst AND e3.dst = e1.src WHERE e1.src = :agent")),
+        "SELECT COUNT(*) FROM collab e1 {J} collab e2 ON e2.src = e1.dst "
+        "{J} collab e3 ON e3.src = e2.dst AND e3.dst = e1.src WHERE e1.src = :agent")),
 ]
 
 _TRIANGLES_TEAM = [
@@ -198,10 +208,10 @@ _TRIANGLES_TEAM = [
         "MATCH (a:Agent)-[:COLLABORATES_WITH]->(b:Agent)-[:COLLABORATES_WITH]->(c:Agent)-[:COLLABORATES_WITH]->(a) "
         "WHERE a.team = $team AND b.team = $team AND c.team = $team RETURN count(*)")),
     *_sql_both("self-joins", (
-        "WITH m AS (SELECT id FROM agent WHERE team = :team) "
-        "SELECT COUNT(*) FROM m a JOIN collab e1 ON e1.src = a.id JOIN m b ON b.id = e1.dst "
-        "JOIN collab e2 ON e2.src = b.id JOIN m c ON c.id = e2.dst "
-        "JOIN collab e3 ON e3.src = c.id AND e3.dst = a.id")),
+        "SELECT COUNT(*) FROM agent a {J} collab e1 ON e1.src = a.id "
+        "{J} agent b ON b.id = e1.dst AND b.team = :team {J} collab e2 ON e2.src = b.id "
+        "{J} agent c ON c.id = e2.dst AND c.team = :team {J} collab e3 ON e3.src = c.id AND e3.dst = a.id "
+        "WHERE a.team = :team")),
 ]
 
 # ------------------------------------------------------------------ hierarchy
@@ -260,7 +270,7 @@ def run(st: Stores, repeat: int, log=print, only: tuple[str, ...] = ()) -> dict[
         if only and name not in only:
             continue
         alternatives = {f"{f.store}: {f.name}": (lambda f=f: f.run(st, params)) for f in forms}
-        samples, answers, errors = run_round_robin(alternatives, repeat, budget_seconds=5.0)
+        samples, answers, errors = run_round_robin(alternatives, repeat, budget_seconds=3.0)
         reference = next(iter(answers.values()), None)
         mismatches = {k: d for k, a in answers.items() if (d := same_answer(reference, a))}
         entries = [{"store": f.store, "form": f.name, **samples[f"{f.store}: {f.name}"].summary()}

@@ -5,7 +5,7 @@ Alternatives, all over the same facts (128-d float32, 100 topic clusters):
 - LanceDB IVF_PQ (``facts_ivfpq``: ~sqrt(n) partitions, 16 sub-vectors), searched
   with ``nprobes=20``, without and with ``refine_factor=10`` (re-ranks 100
   candidates on the full vectors);
-- LanceDB IVF_HNSW_SQ (``facts_hnsw``), default search settings;
+- LanceDB IVF_HNSW_SQ (``facts_hnsw``), default search settings and ``ef=100``;
 - DuckDB brute force: ``ORDER BY array_distance(vector, q) LIMIT 10`` over an
   in-memory DuckDB table of the facts;
 - numpy: ``||x||^2 - 2 x.q`` with precomputed norms and ``argpartition``.
@@ -31,15 +31,18 @@ from .stores import Stores
 K = 10
 NPROBES = 20
 REFINE = 10
+EF = 100
 
 
-def _lance(table, nprobes: int | None = None, refine: int | None = None) -> Callable:
+def _lance(table, nprobes: int | None = None, refine: int | None = None, ef: int | None = None) -> Callable:
     def search(q: np.ndarray, where: str | None) -> list[int]:
         query = table.search(q).limit(K).select(["id", "_distance"])
         if nprobes is not None:
             query = query.nprobes(nprobes)
         if refine is not None:
             query = query.refine_factor(refine)
+        if ef is not None:
+            query = query.ef(ef)
         if where is not None:
             query = query.where(where, prefilter=True)
         return query.to_arrow()["id"].to_pylist()
@@ -96,6 +99,7 @@ def run(st: Stores, repeat: int, log=print) -> dict[str, Any]:
         f"LanceDB IVF_PQ (nprobes={NPROBES})": _lance(ivfpq, NPROBES),
         f"LanceDB IVF_PQ (nprobes={NPROBES}, refine={REFINE})": _lance(ivfpq, NPROBES, REFINE),
         "LanceDB IVF_HNSW_SQ": _lance(hnsw),
+        f"LanceDB IVF_HNSW_SQ (ef={EF})": _lance(hnsw, ef=EF),
         "DuckDB brute force": duckdb_search,
         "numpy": numpy_search,
     }
