@@ -305,8 +305,8 @@ def summary(results: list[dict[str, Any]]) -> list[str]:
         f"SQLite {v.get('sqlite')}, pyarrow {v.get('pyarrow')}. "
         "The machine is shared with other jobs, so absolute times are noisy: read the ratios, "
         "measured side by side in one run. Runs: "
-        + ", ".join(f"scale {r['scale']} on {r['started'][:10]} at commit `{r['commit']}`, {r['repeat']} repeats"
-                    for r in results) + ".",
+        + ", ".join(f"scale {r['scale']} on {r['started'][:10]}, engine at commit "
+                    f"`{r.get('engine_commit') or r['commit']}`, {r['repeat']} repeats" for r in results) + ".",
         "",
         "**Federated queries** (suite 1): geometric mean over the queries of each alternative's median time "
         "÷ the engine's (above 1: the engine is faster), and the planner issue's bars.",

@@ -47,12 +47,13 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _git_commit() -> str | None:
+def _git_commit(*path: str) -> str | None:
+    """The checkout's commit, or the last commit that changed ``path`` (the engine)."""
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "log", "-1", "--format=%h", "--", *path], cwd=HERE, capture_output=True,
+                              text=True, check=True).stdout.strip() or None
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -70,6 +71,7 @@ def run(scale: str, suites: tuple[str, ...], repeat: int, data_dir: Path, seed: 
         "repeat": repeat,
         "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "commit": _git_commit(),
+        "engine_commit": _git_commit(str(HERE.parent / "federation"), str(HERE.parent / "grammar")),
         "machine": machine(),
         "data": {"counts": workspace.meta["counts"], "build_seconds": workspace.meta["build_seconds"]},
         "suites": {},
