@@ -63,11 +63,11 @@ def test_text_shows_requests_pushdowns_estimates_and_totals(fed):
            "WHERE o.status = 'shipped' AND o.amount > 10")
     text = fed.explain(sql, analyze=True, cache=False)
     assert "pushed filter: \"status\" = 'shipped' AND \"amount\" > 10" in text
-    assert "WHERE n.`id` IN $p0" in text  # the reduced request is the one shown
+    assert "UNWIND $p0 AS `__key` MATCH (n:`Person`) WHERE n.`id` = `__key`" in text  # the reduced request ran
     assert "semi-join: id IN (keys of __f0.person_id)" in text and "keys, reduced" in text
     assert "(est. ~" in text and "rows from the steps above; parse " in text
     plain = fed.explain(sql)
-    assert "[est. ~" in plain and "WHERE n.`id` IN" not in plain.split("semi-join")[0]
+    assert "[est. ~" in plain and "UNWIND" not in plain.split("semi-join")[0]
 
 
 def test_fql_format_json_and_plan_cache(fed):

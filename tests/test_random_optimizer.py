@@ -27,6 +27,7 @@ PEOPLE = (["id", "age", "score"], ["name", "city"])
 PERSON = (["id", "age"], ["name"])
 ORDERS = (["id", "person_id", "amount"], ["status", "note"])
 DOCS = (["id", "author_id"], ["title", "topic"])
+KNOWS = (["_from", "_to", "since", "weight"], [])
 GRAPH_REF = ("(SELECT a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since FROM graph.Person a "
              "JOIN graph.KNOWS k ON k._from = a.id JOIN graph.Person b ON b.id = k._to WHERE {where})")
 VECTOR = "[0.5, -0.25, 1.0, 0.125, -0.75, 0.0, 0.375, -1.5]"
@@ -35,7 +36,7 @@ VECTOR = "[0.5, -0.25, 1.0, 0.125, -0.75, 0.0, 0.375, -1.5]"
 def pred(rng, alias, columns, simple=False):
     g = Generator(rng, alias, *columns)
     if simple or rng.random() < 0.5:  # mostly pushable comparisons, so the rules fire
-        if rng.random() < 0.6:
+        if rng.random() < 0.6 or not columns[1]:
             column = rng.choice(columns[0])
             return f"{alias}.{column} {rng.choice(['<', '<=', '>', '>=', '=', '<>'])} {rng.randint(-5, 300)}"
         column = rng.choice(columns[1])
@@ -47,7 +48,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(7)
+        shape = rng.randrange(8)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -92,6 +93,11 @@ def queries():
             ref = ("SELECT v.id, p.name FROM knowledge.docs v JOIN state.people p ON p.id = v.author_id "
                    f"WHERE {fql.split(' WHERE ', 1)[1]}")
             yield i, fql, ref
+        elif shape == 7:  # a Kuzu relationship table as a plain table: its ends' keys, its properties
+            side = rng.choice(["_from", "_to"])
+            fql = (f"SELECT k._from, k._to, k.since, p.name FROM graph.KNOWS k {join} state.people p "
+                   f"ON p.id = k.{side} WHERE {pred(rng, 'p', PEOPLE, True)} AND {pred(rng, 'k', KNOWS, True)}")
+            yield i, fql, fql
         else:  # WHERE equality between sources, with an IN subquery
             fql = (f"SELECT p.name, g.id FROM state.people p, graph.Person g WHERE g.id = p.id AND "
                    f"{pred(rng, 'p', PEOPLE, True)} AND p.id IN (SELECT o.person_id FROM state.orders o "

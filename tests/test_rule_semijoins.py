@@ -12,7 +12,7 @@ from planning import plan_with, texts
 
 RULES = (push_filters, prune_columns, estimate_rows, plan_semijoins)
 REDUCED_PEOPLE = 'SELECT "id", "name" FROM "people" WHERE "id" IN (SELECT value FROM JSON_EACH(:__keys))'
-REDUCED_PERSON = "MATCH (n:`Person`) WHERE n.`id` IN $p0 RETURN n.`id` AS `id`, n.`name` AS `name`"
+REDUCED_PERSON = "UNWIND $p0 AS `__key` MATCH (n:`Person`) WHERE n.`id` = `__key` RETURN n.`id` AS `id`, n.`name` AS `name`"
 
 CASES = [
     pytest.param(  # SQLite's filtered orders are small: their keys filter Kuzu's Person scan
@@ -33,6 +33,12 @@ CASES = [
         "SELECT v.title, p.name FROM VECTOR_SEARCH(knowledge.docs, [1,0,0,0,0,0,0,0], top_k => 3) v "
         "JOIN state.people p ON p.id = v.author_id",
         [None, (0, "author_id", "id", REDUCED_PEOPLE)], id="knn-keys"),
+    pytest.param(  # a relationship table read as a table: keys on an end node's key, property filters
+        "SELECT k._to, p.name FROM state.people p JOIN graph.KNOWS k ON k._from = p.id WHERE p.age = 33 AND k.since > 2000",
+        [None, (0, "id", "_from",
+                "UNWIND $p0 AS `__key` MATCH (a:`Person`)-[r:`KNOWS`]->(b:`Person`) WHERE (`r`.`since` > $p1) "
+                "AND a.`id` = `__key` RETURN a.`id` AS `_from`, b.`id` AS `_to`")],
+        id="kuzu-rel-table"),
     pytest.param(  # keys of different type families (text vs integer) are never pushed
         "SELECT p.name FROM state.people p JOIN graph.Person g ON g.name = p.id WHERE p.age = 33",
         [None, None], id="type-families"),
