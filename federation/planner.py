@@ -514,7 +514,8 @@ class _Build:
             alias = item.alias.name if item.alias else f"__subquery{next(self._ids)}"
             if item.alias and item.alias.columns:
                 columns, open_ = list(item.alias.columns), False
-            self._add_relation(scope, Relation(alias, columns, open_), item.pos)
+            origins = _derived_origins(tree, columns) if not open_ else {}
+            self._add_relation(scope, Relation(alias, columns, open_, origins=origins), item.pos)
             return exp.Subquery(this=tree, alias=_table_alias(alias, item.alias))
         if isinstance(item, ast.GraphTable):
             return self.graph_table(item, scope)
@@ -866,6 +867,9 @@ class _Build:
             if relation.leaf is not None and resolved is not None:
                 relation.leaf.used.add(resolved)
                 node.meta["leaf"] = Tag((relation.leaf.id, resolved))
+            origin = relation.origin(resolved) if resolved is not None else None
+            if origin is not None:
+                node.meta["origin"] = Tag(origin)
             return node
         search = scope
         while search is not None:
@@ -886,6 +890,8 @@ class _Build:
                     self._found(column, scope, search, relation, name)
                     if relation.leaf is not None:
                         node.meta["leaf"] = Tag((relation.leaf.id, name))
+                    if (origin := relation.origin(name)) is not None:
+                        node.meta["origin"] = Tag(origin)
                 else:  # a USING column: each side's copy is fetched (``required``)
                     self._found(column, scope, search, None, None)
                 return node
@@ -1256,6 +1262,20 @@ def _canonical_columns(expr: ast.Expr, table: TableInfo) -> ast.Expr:
     """The prefilter with column names spelled as the table spells them."""
     return ast.map_columns(expr, lambda c: ast.Column(table.require_column(c.name).name, None, pos=c.pos))
 
+
+
+def _derived_origins(tree: exp.Expression, columns: list[str]) -> dict:
+    """Where the plain columns of a derived table come from: an output that is a
+    column of a leaf holds a subset of that leaf's values (WHERE, DISTINCT, JOIN and
+    LIMIT only drop rows), so the leaf's values may stand in for it as semi-join keys."""
+    if not isinstance(tree, exp.Select) or len(tree.expressions) != len(columns):
+        return {}
+    origins = {}
+    for name, item in zip(columns, tree.expressions):
+        value = item.this if isinstance(item, exp.Alias) else item
+        if isinstance(value, exp.Column) and "origin" in value.meta:
+            origins[name] = value.meta["origin"]
+    return origins
 
 
 def _chain(scope: Scope):

@@ -48,7 +48,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(8)
+        shape = rng.randrange(9)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -93,6 +93,15 @@ def queries():
             ref = ("SELECT v.id, p.name FROM knowledge.docs v JOIN state.people p ON p.id = v.author_id "
                    f"WHERE {fql.split(' WHERE ', 1)[1]}")
             yield i, fql, ref
+        elif shape == 8:  # a derived table over a graph neighbourhood feeds keys to two SQLite tables
+            where = pred(rng, "a", PERSON, True)
+            inner = (f"SELECT DISTINCT g.bid FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) "
+                     f"WHERE {where} COLUMNS (a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since)) g")
+            ref_inner = f"SELECT DISTINCT g.bid FROM {GRAPH_REF.format(where=where)} g"
+            tail = (f" d JOIN state.people p ON p.id = d.bid {join} state.orders o ON o.person_id = d.bid "
+                    f"WHERE {pred(rng, 'p', PEOPLE)} GROUP BY d.bid, p.name")
+            head = "SELECT d.bid, p.name, COUNT(o.id) AS n, SUM(o.amount) AS total FROM "
+            yield i, f"{head}({inner}){tail}", f"{head}({ref_inner}){tail}"
         elif shape == 7:  # a Kuzu relationship table as a plain table: its ends' keys, its properties
             side = rng.choice(["_from", "_to"])
             fql = (f"SELECT k._from, k._to, k.since, p.name FROM graph.KNOWS k {join} state.people p "

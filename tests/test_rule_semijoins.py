@@ -39,6 +39,14 @@ CASES = [
                 "UNWIND $p0 AS `__key` MATCH (a:`Person`)-[r:`KNOWS`]->(b:`Person`) WHERE (`r`.`since` > $p1) "
                 "AND a.`id` = `__key` RETURN a.`id` AS `_from`, b.`id` AS `_to`")],
         id="kuzu-rel-table"),
+    pytest.param(  # a derived table's plain column stands for its leaf's values (DISTINCT only drops rows)
+        "SELECT d.pid, p.name, COUNT(o.id) AS n FROM (SELECT DISTINCT c.pid FROM GRAPH_TABLE(graph "
+        "MATCH (a:Person {id: 1})-[:KNOWS]->{1,2}(b:Person) COLUMNS (b.id AS pid)) c) d "
+        "JOIN state.people p ON p.id = d.pid LEFT JOIN state.orders o ON o.person_id = d.pid GROUP BY d.pid, p.name",
+        [None, (0, "b.id", "id", REDUCED_PEOPLE),
+         (0, "b.id", "person_id", 'SELECT "id", "person_id" FROM "orders" WHERE "person_id" IN '
+                                  '(SELECT value FROM JSON_EACH(:__keys))')],
+        id="producer-in-derived-table"),
     pytest.param(  # keys of different type families (text vs integer) are never pushed
         "SELECT p.name FROM state.people p JOIN graph.Person g ON g.name = p.id WHERE p.age = 33",
         [None, None], id="type-families"),

@@ -43,10 +43,9 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
                 elif side == "LEFT":
                     tag = part.meta.get("equi")
                     target = next((leaf for leaf, j in items.items() if j is join), None)
-                    if tag and target is not None and {tag[0][0], tag[1][0]} <= set(items):
+                    if tag and target is not None and target in (tag[0][0], tag[1][0]):
                         consumer, producer = (tag[0], tag[1]) if tag[0][0] == target else (tag[1], tag[0])
-                        if consumer[0] == target:
-                            options.setdefault(consumer[0], []).append((consumer, producer))
+                        options.setdefault(consumer[0], []).append((consumer, producer))
     changed = []
     for consumer_id, candidates in options.items():
         consumer = accesses[consumer_id]
@@ -54,7 +53,9 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
             continue
         best = None
         for (_, column, ctype), (pid, pcolumn, ptype) in candidates:
-            producer = accesses[pid]
+            producer = accesses.get(pid)
+            if producer is None:  # its derived table now runs whole in SQLite
+                continue
             if not _worth(producer, consumer, context) or not _same_family(ctype, ptype):
                 continue
             if not context.source(consumer.source).can_reduce(consumer, column):
@@ -67,10 +68,15 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
 
 
 def _both_ways(part, items, options) -> None:
+    """Either side may be reduced by the other: the consumer must be a leaf of this
+    FROM clause; the producer may sit inside a derived table of it (its leaf's values
+    are a superset of the derived table's)."""
     tag = part.meta.get("equi")
-    if tag and {tag[0][0], tag[1][0]} <= set(items):
-        options.setdefault(tag[0][0], []).append((tag[0], tag[1]))
-        options.setdefault(tag[1][0], []).append((tag[1], tag[0]))
+    if not tag:
+        return
+    for consumer, producer in ((tag[0], tag[1]), (tag[1], tag[0])):
+        if consumer[0] in items:
+            options.setdefault(consumer[0], []).append((consumer, producer))
 
 
 def _worth(producer, consumer, context: Context) -> bool:
