@@ -1,4 +1,10 @@
-"""Shared fixtures: one seeded dataset per session, the engine over it, and the reference DB."""
+"""Shared fixtures: one seeded dataset per session, the engine over it, and the reference DB.
+
+Every store the tests read is watched (``source_guard``): each file under it is
+hashed when it is built and again when the session ends, and the session fails if
+any file changed, appeared or disappeared. The engine opens sources read-only; this
+is the proof, over everything the suite (fuzzers included) makes it run.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,15 @@ import duckdb
 import pytest
 
 from datagen import Dataset, build_dataset
+from sourceguard import SourceGuard, source_guard  # noqa: F401 - the session-wide fixture
 
 
 @pytest.fixture(scope="session")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    return build_dataset(tmp_path_factory.mktemp("dataset"), seed=42)
+def dataset(tmp_path_factory: pytest.TempPathFactory, source_guard: SourceGuard) -> Dataset:
+    root = tmp_path_factory.mktemp("dataset")
+    built = build_dataset(root, seed=42)
+    source_guard.watch(root)
+    return built
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from federation.demo import SHOWCASE, build_workspace
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("cli") / "ws").parent
+def workspace(tmp_path_factory, source_guard) -> Path:
+    return source_guard.watch(build_workspace(tmp_path_factory.mktemp("cli") / "ws").parent)
 
 
 def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:

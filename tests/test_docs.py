@@ -120,10 +120,11 @@ PLANNER_EXAMPLES = collect(ROOT / "docs" / "planner.md")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[federation.Federation]:
+def demo(tmp_path_factory: pytest.TempPathFactory, source_guard) -> Iterator[federation.Federation]:
     from federation.demo import build_workspace
 
     toml = build_workspace(tmp_path_factory.mktemp("docs") / "ws")
+    source_guard.watch(toml.parent)
     fed = federation.connect(toml)
     try:
         yield fed

@@ -33,7 +33,7 @@ AGENTS_QUERY = "SELECT id, name, role FROM state.agents WHERE role = $role ORDER
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory) -> Path:
+def workspace(tmp_path_factory, source_guard) -> Path:
     """The demo workspace, plus one agent whose name is an injection attempt."""
     toml = build_workspace(tmp_path_factory.mktemp("magics") / "demo")
     with closing(sqlite3.connect(toml.parent / "state.db")) as con, con:
@@ -41,6 +41,7 @@ def workspace(tmp_path_factory) -> Path:
             "INSERT INTO agents (id, name, role, team, created_at) VALUES (?, ?, 'coder', 'alpha', ?)",
             ("agent-evil", EVIL, "2024-11-04 09:00:00"),
         )
+    source_guard.watch(toml.parent)
     return toml
 
 

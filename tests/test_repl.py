@@ -28,8 +28,10 @@ LONG_QUERY = ("SELECT COUNT(*) FROM state.audit_log a CROSS JOIN state.audit_log
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory) -> Path:
-    return build_workspace(tmp_path_factory.mktemp("repl") / "ws")
+def config(tmp_path_factory, source_guard) -> Path:
+    toml = build_workspace(tmp_path_factory.mktemp("repl") / "ws")
+    source_guard.watch(toml.parent)
+    return toml
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,12 @@
 """SQLite source: tables and views of one database file, read through ADBC.
 
 ADBC returns Arrow directly (about 6x faster than ``sqlite3`` rows converted to
-Arrow). Every connection is opened read-only (``mode=ro``). SQL is built as a sqlglot
-tree and rendered in SQLite's dialect; values travel as bound parameters.
+Arrow). Every connection is read-only three times over: opened with ``mode=ro``, with
+``PRAGMA query_only`` (which also covers databases an ATTACH would add), and either
+an authorizer that denies ATTACH, writes, pragmas and extension loading (``sqlite3``
+connections) or, where ADBC offers no authorizer, a check that the statement is one
+SELECT. SQL is built as a sqlglot tree and rendered in SQLite's dialect; values
+travel as bound parameters.
 
 SQLite stores any value in any column. A column reads as the type its declared type
 gives (by affinity) and every stored value must have that type's storage class; a
@@ -23,11 +27,12 @@ from pathlib import Path
 from typing import Mapping
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
-from ..errors import ColumnTypeError, SourceError
+from ..errors import ColumnTypeError, SourceError, UnsupportedError
 from ..plan import Fragment, ParamRef, SqlFragment
 from .base import PerThread, Running, Source, file_stats
 
@@ -90,7 +95,7 @@ class SqliteSource(Source):
         """A stdlib connection for the catalog and PRAGMA data_version."""
         if self._meta is None:
             self._check_file()
-            self._meta = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+            self._meta = read_only(sqlite3.connect(self._uri, uri=True, check_same_thread=False))
         return self._meta
 
     def _open_adbc(self) -> "_Adbc":
@@ -111,10 +116,8 @@ class SqliteSource(Source):
         self._check_file()
         connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
         connection.text_factory = _decode_text
-        connection.execute("PRAGMA case_sensitive_like = ON")
-        connection.execute("PRAGMA query_only = ON")
-        connection.set_authorizer(_read_only_authorizer)
-        return connection
+        connection.execute("PRAGMA case_sensitive_like = ON")  # before the authorizer denies pragmas
+        return read_only(connection)
 
     def _execute_interruptible(self, fragment: Fragment, params: Mapping[str, object], running: Running,
                                types: tuple[pa.DataType | None, ...] | None = None) -> pa.Table:
@@ -395,6 +398,8 @@ def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[s
     query through DuckDB instead. Conservative by design: a false "no" costs speed,
     a false "yes" would cost correctness.
     """
+    if any(isinstance(n, ast.Literal) and isinstance(n.value, str) and "\x00" in n.value for n in query.walk()):
+        return False  # SQLite's SQL text cannot carry a NUL; DuckDB's can
     try:
         _Exactness(tables, params).query(query)
     except _NotExact:
@@ -603,8 +608,49 @@ def _common(families: list[str | None]) -> str:
     return known.pop() if known else "null"
 
 
-_DENIED = {sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH}
-_READ_ONLY_PRAGMAS = {"case_sensitive_like", "query_only", "data_version", "table_info", "table_xinfo"}
+# What a statement may never do on the engine's connections: write (even to a
+# temporary table), attach or detach another file, change the schema.
+_DENIED = {
+    sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE,
+    sqlite3.SQLITE_DELETE, sqlite3.SQLITE_ALTER_TABLE, sqlite3.SQLITE_REINDEX, sqlite3.SQLITE_ANALYZE,
+    sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_TEMP_INDEX,
+    sqlite3.SQLITE_CREATE_TEMP_TABLE, sqlite3.SQLITE_CREATE_TEMP_TRIGGER, sqlite3.SQLITE_CREATE_TEMP_VIEW,
+    sqlite3.SQLITE_CREATE_TRIGGER, sqlite3.SQLITE_CREATE_VIEW, sqlite3.SQLITE_CREATE_VTABLE,
+    sqlite3.SQLITE_DROP_INDEX, sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_DROP_TEMP_INDEX,
+    sqlite3.SQLITE_DROP_TEMP_TABLE, sqlite3.SQLITE_DROP_TEMP_TRIGGER, sqlite3.SQLITE_DROP_TEMP_VIEW,
+    sqlite3.SQLITE_DROP_TRIGGER, sqlite3.SQLITE_DROP_VIEW, sqlite3.SQLITE_DROP_VTABLE,
+}
+# Pragmas the engine reads after the authorizer is installed; every other pragma is
+# denied (query_only = OFF, writable_schema, journal_mode, ...).
+_READ_ONLY_PRAGMAS = {"data_version", "table_info", "table_xinfo"}
+
+
+def read_only(connection: sqlite3.Connection) -> sqlite3.Connection:
+    """``connection`` (opened with ``mode=ro``) made unable to write anywhere.
+
+    ``query_only`` refuses writes to every database of the connection, the attach
+    limit of 0 refuses ATTACH (which could create a file), and the authorizer denies
+    the rest at prepare time, whatever SQL reaches it.
+    """
+    connection.execute("PRAGMA query_only = ON")
+    connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+    connection.set_authorizer(_read_only_authorizer)
+    return connection
+
+
+def _read_only_authorizer(action, arg1, arg2, database, trigger):
+    """Deny what could write or reach beyond the file, even if SQL asked for it:
+    ATTACH/DETACH, writes and schema changes, pragmas other than the read-only ones
+    the engine uses, and extension loading."""
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+        return sqlite3.SQLITE_OK  # asked when pragma_table_info() is prepared; writing it needs writable_schema
+    if action in _DENIED:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() not in _READ_ONLY_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 class _Adbc:
@@ -612,7 +658,10 @@ class _Adbc:
 
     The DB-API wrapper imports pandas and polars (about a second); this does not.
     Autocommit, or ADBC holds a read transaction open and a writer in another
-    process waits on our SHARED lock ("database is locked").
+    process waits on our SHARED lock ("database is locked"). ADBC has no authorizer
+    and no attach limit, so besides ``mode=ro`` and ``query_only`` (no writes, also
+    not to attached files) it runs nothing but one SELECT: an ATTACH would create
+    the file it names.
     """
 
     def __init__(self, uri: str):
@@ -625,6 +674,7 @@ class _Adbc:
         self._connection.set_autocommit(True)
         # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
         self._statement("PRAGMA case_sensitive_like = ON", update=True)
+        self._statement("PRAGMA query_only = ON", update=True)
 
     def _statement(self, sql: str, update: bool = False):
         statement = self._manager.AdbcStatement(self._connection)
@@ -638,6 +688,8 @@ class _Adbc:
             statement.close()
 
     def query(self, sql: str, values: Mapping[str, object] | None = None) -> pa.Table:
+        if not is_one_select(sql):
+            raise UnsupportedError(f"The SQLite scan connection runs only one SELECT, not: {sql}")
         if not values:
             return self._statement(sql)
         statement = self._manager.AdbcStatement(self._connection)
@@ -653,19 +705,6 @@ class _Adbc:
     def close(self) -> None:
         self._connection.close()
         self._database.close()
-
-
-def _read_only_authorizer(action, arg1, arg2, database, trigger):
-    """Deny what could write or reach beyond the file, even if SQL asked for it:
-    ATTACH/DETACH, pragmas other than the read-only ones the engine uses, writes to
-    the schema, and extension loading."""
-    if action in _DENIED:
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() not in _READ_ONLY_PRAGMAS:
-        return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() == "load_extension":
-        return sqlite3.SQLITE_DENY
-    return sqlite3.SQLITE_OK
 
 
 def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str, *,
@@ -797,6 +836,15 @@ def _bind_array(value: object) -> pa.Array:
     if isinstance(value, Decimal):
         value = float(value)  # only values a double holds exactly are pushed (fits_int64_or_double)
     return pa.array([value])
+
+
+def is_one_select(sql: str) -> bool:
+    """Whether ``sql`` is exactly one query (SELECT, WITH or a set operation of them)."""
+    try:
+        statements = sqlglot.parse(sql, read="sqlite")
+    except sqlglot.errors.SqlglotError:
+        return False
+    return len(statements) == 1 and isinstance(statements[0], exp.Query)
 
 
 def _sqlite_value(value: object) -> object:
