@@ -44,12 +44,22 @@ def _lark() -> Lark:
     )
 
 
+# How deep a query may nest (expressions in expressions, subqueries in subqueries),
+# counted in parse-tree levels. Every later stage (the AST transformer, the planner,
+# sqlglot's SQL generator) recurses once or more per level, and Python's recursion
+# limit of 1000 frames is reached at about 165 levels (a chain of 160 ORs); real
+# queries nest fewer than 20.
+MAX_NESTING = 100
+
+
 def parse(text: str) -> ast.Statement:
     """Parse one FQL statement."""
     if not text.strip():
         raise QuerySyntaxError("Empty query", line=1, column=1)
+    _check_unicode(text)
     try:
         tree = _lark().parse(text)
+        _check_nesting(text, tree)
         return _ToAst().transform(tree)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
@@ -68,6 +78,43 @@ def parse_query(text: str) -> ast.Query:
     if not isinstance(statement, ast.QueryStatement):
         raise QuerySyntaxError("Expected a SELECT query", line=1, column=1)
     return statement.query
+
+
+def _check_unicode(text: str) -> None:
+    """Refuse text no engine can receive: a lone surrogate is not valid UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        shown = text.encode("utf-8", "replace").decode("utf-8")  # one '?' per surrogate: columns stay
+        raise QuerySyntaxError(
+            f"The query contains U+{ord(text[exc.start]):04X}, a lone surrogate that is not a Unicode"
+            " character; remove it or pass the text as a $parameter of valid Unicode",
+            line=line, column=column, context=point_at(shown, line, column)) from None
+
+
+def _check_nesting(text: str, tree: Tree) -> None:
+    """QuerySyntaxError where the parse tree is deeper than MAX_NESTING (checked
+    without recursion, before anything recurses over it)."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            line, column = _pos(node.meta)
+            raise QuerySyntaxError(
+                f"The query nests more than {MAX_NESTING} levels deep here; simplify it (a long chain"
+                " of OR comparisons with one column can be written as `column IN (...)`)",
+                line=line, column=column, context=point_at(text, line, column))
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+
+
+def _int(token: Token) -> int:
+    """An integer token's value; Python refuses to convert more than 4300 digits."""
+    if len(token) > 1000:
+        raise QuerySyntaxError(f"The number {token[:10]}... has {len(token)} digits; numbers have at most 1000",
+                               line=token.line, column=token.column)
+    return int(token)
 
 
 # ---------------------------------------------------------------- errors
@@ -148,7 +195,11 @@ def _pos(meta) -> ast.Pos:
 
 def _unquote_ident(token: Token) -> str:
     if token.type == "QUOTED_NAME":
-        return token.value[1:-1].replace('""', '"')
+        name = token.value[1:-1].replace('""', '"')
+        if "\x00" in name:  # SQLite and DuckDB end a name at a NUL
+            raise QuerySyntaxError("A quoted name cannot contain a NUL character",
+                                   line=token.line, column=token.column)
+        return name
     return token.value
 
 
@@ -462,19 +513,19 @@ class _ToAst(Transformer):
             if token.type == "RANGE":
                 seen_range = True
             elif seen_range:
-                high = int(token)
+                high = _int(token)
             else:
-                low = int(token)
+                low = _int(token)
         if not seen_range:
             return _Hops(1, _DEFAULT_MAX_HOPS) if low is None else _Hops(low, low)
         return _Hops(1 if low is None else low, _DEFAULT_MAX_HOPS if high is None else high)
 
     def exact_quantifier(self, meta, children):
-        return _Hops(int(children[0]), int(children[0]))
+        return _Hops(_int(children[0]), _int(children[0]))
 
     def range_quantifier(self, meta, children):
-        high = int(children[1]) if len(children) > 1 else _DEFAULT_MAX_HOPS
-        return _Hops(int(children[0]), high)
+        high = _int(children[1]) if len(children) > 1 else _DEFAULT_MAX_HOPS
+        return _Hops(_int(children[0]), high)
 
     # ------------------------------------------------------------ VECTOR_SEARCH
     def vector_search(self, meta, children):
@@ -623,12 +674,12 @@ class _ToAst(Transformer):
 
     def type_name(self, meta, c):
         name = c[0].upper()
-        ints = tuple(int(t) for t in c[1:] if isinstance(t, Token) and t.type == "INT")
+        ints = tuple(_int(t) for t in c[1:] if isinstance(t, Token) and t.type == "INT")
         depth = sum(1 for t in c[1:] if isinstance(t, Token) and t.type == "ARRAY_SUFFIX")
         return ast.TypeName(name, ints, depth, pos=_pos(meta))
 
     def int_lit(self, meta, c):
-        return ast.Literal(int(c[0]), pos=_pos(meta))
+        return ast.Literal(_int(c[0]), pos=_pos(meta))
 
     def decimal_lit(self, meta, c):
         text = c[0].value
