@@ -317,7 +317,7 @@ class KuzuSource(Source):
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         bound = {k.lstrip("$"): _kuzu_value(v) for k, v in fragment.bind(params).items()}
-        used = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", fragment.text))
+        used = cypher_parameters(fragment.text)
         if used != set(bound):
             # Kuzu would silently drop a WHERE with an unbound parameter.
             raise SourceError(
@@ -520,7 +520,16 @@ def render_expr(expr: ast.Expr, params: _Params) -> str:
     if isinstance(expr, ast.Column):
         return f"{quote(expr.table)}.{quote(expr.name)}"
     if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
-        return f"({render_expr(expr.left, params)} {expr.op} {render_expr(expr.right, params)})"
+        # A chain of one operator in one pair of parentheses: Kuzu parses nested
+        # ones ten times slower (a chain of 60 ORs: 2 s instead of 0.2 s).
+        operands, pending = [], [expr]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, ast.Binary) and node.op == expr.op:
+                pending += [node.right, node.left]
+            else:
+                operands.append(node)
+        return "(" + f" {expr.op} ".join(render_expr(o, params) for o in operands) + ")"
     if isinstance(expr, ast.Binary) and expr.op in _CYPHER_COMPARE:
         return f"({render_expr(expr.left, params)} {_CYPHER_COMPARE[expr.op]} {render_expr(expr.right, params)})"
     if isinstance(expr, ast.Unary) and expr.op == "NOT":
@@ -589,6 +598,14 @@ _NO_COLUMN = ColumnInfo("", None)
 def _on_var(expr: ast.Expr, var: str) -> ast.Expr:
     """A pushed filter (unqualified columns) written over the pattern variable ``var``."""
     return ast.map_columns(expr, lambda c: ast.Column(c.name, var, pos=c.pos))
+
+
+def cypher_parameters(text: str) -> set[str]:
+    """The ``$names`` of a statement this module wrote, outside `quoted` names (a
+    pattern variable may be called "$x"). Backticks inside a name are doubled, so
+    each one toggles the state and a doubled one toggles it twice."""
+    outside = "".join(part for i, part in enumerate(text.split("`")) if i % 2 == 0)
+    return set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", outside))
 
 
 def _kuzu_value(value: object) -> object:
