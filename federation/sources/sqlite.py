@@ -398,8 +398,6 @@ def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[s
     query through DuckDB instead. Conservative by design: a false "no" costs speed,
     a false "yes" would cost correctness.
     """
-    if any(isinstance(n, ast.Literal) and isinstance(n.value, str) and "\x00" in n.value for n in query.walk()):
-        return False  # SQLite's SQL text cannot carry a NUL; DuckDB's can
     try:
         _Exactness(tables, params).query(query)
     except _NotExact:
@@ -517,6 +515,8 @@ class _Exactness:
         if isinstance(e, (ast.Literal, ast.Param)):
             if not fits_int64_or_double(literal_value(e, self.params)):
                 raise _NotExact  # SQLite would round it to a REAL
+            if isinstance(e, ast.Literal) and isinstance(e.value, str) and "\x00" in e.value:
+                raise _NotExact  # SQLite's SQL text ends at a NUL; DuckDB's holds one
             return _require(value_family(e, self.params))
         if isinstance(e, ast.Unary):
             want = "bool" if e.op == "NOT" else "number"
