@@ -114,6 +114,8 @@ def signature(value: object) -> Hashable:
         return ("Decimal", value.is_finite() and Decimal(float(value)) == value)
     if isinstance(value, (list, tuple)) or type(value).__name__ == "ndarray":
         return "vector"
+    if isinstance(value, str):
+        return ("str", "\x00" in value)  # a LanceDB filter cannot hold a NUL: such a value is not pushed
     return type(value).__name__
 
 

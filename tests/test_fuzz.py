@@ -274,3 +274,15 @@ def test_a_pattern_variable_named_like_a_parameter(fed):
     rows = fed.query('SELECT g.id FROM GRAPH_TABLE (graph MATCH ("$x":Person) WHERE "$x".id = $v'
                      ' COLUMNS ("$x".id AS id)) AS g', {"v": 1}).fetchall()
     assert rows == fed.query("SELECT id FROM graph.Person WHERE id = 1").fetchall()
+
+
+def test_a_nul_is_never_pushed_into_sqlite_sql_or_a_lancedb_filter(fed):
+    # Found by the injection corpus once filters were pushed into scans: a NUL
+    # literal rendered into a SQLite scan's SQL cut it short (SourceError), and a
+    # plan cached for one string parameter pushed a NUL-holding one into LanceDB
+    # (ParameterError); both are now filtered by DuckDB.
+    joined = "SELECT p.id FROM state.people p JOIN graph.Person g ON g.id = p.id WHERE p.name = 'a\x00b'"
+    assert fed.query(joined).fetchall() == []
+    scan = "SELECT id FROM knowledge.docs WHERE title = $t"
+    assert fed.query(scan, {"t": "Zoë"}).fetchall() == []
+    assert fed.query(scan, {"t": "a\x00b"}).fetchall() == []
