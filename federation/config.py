@@ -10,6 +10,11 @@ timeout = 30                 # seconds a query may run (default: no limit)
 [planner]
 max_keys = 10000             # semi-joins push at most this many join keys into a source
 
+[retry]                      # while another process locks a source (SQLite writer, Kuzu read-write)
+attempts = 8                 # tries in all; 1 never retries
+initial_backoff = 0.02       # seconds before the second try, doubling ...
+max_backoff = 1.0            # ... up to this
+
 [sources.state]
 type = "sqlite"
 path = "state.db"            # relative paths resolve against this file's folder
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, did_you_mean
+from .retry import RetryPolicy
 
 SOURCE_TYPES = {
     "sqlite": ("path",),
@@ -41,10 +47,11 @@ SOURCE_TYPES = {
     "lancedb": ("uri",),
 }
 _OPTIONAL = {
-    "sqlite": set(),
-    "kuzu": {"database"},
+    "sqlite": {"retry"},
+    "kuzu": {"database", "retry"},
     "lancedb": {"embedder"},
 }
+SECTIONS = ("sources", "cache", "query", "planner", "retry")
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 _UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
 
@@ -63,6 +70,7 @@ class Config:
     origin: str = "<dict>"
     timeout: float | None = None  # seconds a query may run by default; None: no limit
     max_keys: int = 10_000  # semi-joins: above this many distinct keys, fetch the other side whole
+    retry: RetryPolicy = RetryPolicy()  # the [retry] table; each source's options["retry"] is resolved
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -80,10 +88,10 @@ def load(config: str | Path | Mapping[str, Any]) -> Config:
 
 
 def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
-    unknown = sorted(set(data) - {"sources", "cache", "query", "planner"})
+    unknown = sorted(set(data) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"{origin}: unknown section {unknown[0]!r}."
-                          + did_you_mean(unknown[0], ["sources", "cache", "query", "planner"]))
+        raise ConfigError(f"{origin}: unknown section {unknown[0]!r}." + did_you_mean(unknown[0], SECTIONS))
+    retry = parse_retry(data.get("retry", {}), f"{origin}: [retry]", RetryPolicy())
     sources_data = data.get("sources")
     if not isinstance(sources_data, Mapping) or not sources_data:
         raise ConfigError(f"{origin}: needs at least one source under [sources.<name>]")
@@ -106,6 +114,8 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
         if extra:
             raise ConfigError(f"{where}: unknown setting {extra[0]!r}." + did_you_mean(extra[0], allowed))
         options = {k: v for k, v in entry.items() if k != "type"}
+        if "retry" in _OPTIONAL[kind]:
+            options["retry"] = parse_retry(options.get("retry", {}), f"{where}: retry", retry)
         if kind == "kuzu" and "database" in options:
             required = ()
         for key in required:
@@ -128,7 +138,7 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
         raise ConfigError(f"{origin}: [query] takes timeout = <seconds>")
     timeout = parse_timeout(query.get("timeout"), f"{origin}: [query] timeout")
     max_keys = parse_planner(data.get("planner", {}), origin)
-    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys)
+    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys, retry)
 
 
 def parse_planner(planner: object, origin: str) -> int:
@@ -140,6 +150,31 @@ def parse_planner(planner: object, origin: str) -> int:
         raise ConfigError(f"{origin}: [planner] max_keys must be a whole number >= 0 (0 turns semi-joins off),"
                           f" not {value!r}")
     return value
+
+
+def parse_retry(value: object, where: str, defaults: RetryPolicy) -> RetryPolicy:
+    """A retry table (``attempts``, ``initial_backoff``, ``max_backoff``) over ``defaults``."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table of attempts, initial_backoff, max_backoff")
+    keys = ("attempts", "initial_backoff", "max_backoff")
+    bad = sorted(set(value) - set(keys))
+    if bad:
+        raise ConfigError(f"{where}: unknown setting {bad[0]!r}." + did_you_mean(bad[0], keys)
+                          + " It takes attempts, initial_backoff and max_backoff")
+    attempts = value.get("attempts", defaults.attempts)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        raise ConfigError(f"{where} attempts must be a whole number of tries, 1 or more (1 never retries),"
+                          f" not {attempts!r}")
+    backoffs = {}
+    for key in keys[1:]:
+        seconds = value.get(key, getattr(defaults, key))
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < float("inf"):
+            raise ConfigError(f"{where} {key} must be a number of seconds, 0 or more, not {seconds!r}")
+        backoffs[key] = float(seconds)
+    if backoffs["max_backoff"] < backoffs["initial_backoff"]:
+        raise ConfigError(f"{where} max_backoff ({backoffs['max_backoff']:g} s) must not be less than"
+                          f" initial_backoff ({backoffs['initial_backoff']:g} s)")
+    return RetryPolicy(attempts, **backoffs)
 
 
 def parse_timeout(value: object, where: str = "timeout") -> float | None:

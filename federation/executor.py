@@ -110,7 +110,7 @@ class Executor:
         return len(running)
 
     def _run(self, plan, params, use_cache, progress, running: Running, profile):
-        versions = {name: self._version(name, plan) for name in sorted(plan.sources)}
+        versions = {name: self._version(name, plan, running) for name in sorted(plan.sources)}
         key = ("query", plan, freeze(params), tuple(sorted(versions.items())))
         if use_cache:
             hit = self.cache.get(key)
@@ -223,9 +223,9 @@ class Executor:
                 self._threads.shutdown(wait=True)
                 self._threads = None
 
-    def _version(self, source: str, plan: Plan) -> object:
+    def _version(self, source: str, plan: Plan, running: Running) -> object:
         tables = tuple(sorted({f.table for f in plan.fragments if f.source == source and isinstance(f, LanceFragment)}))
-        return self.sources[source].version(tables)
+        return self.sources[source].version(tables, running)  # running: a wait for a lock ends on cancel
 
     def _fragment(self, fragment: Fragment, params, version, use_cache: bool,
                   running: Running) -> tuple[pa.Table, bool]:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from ..catalog import TableInfo, same_type
 from ..errors import ColumnTypeError, FederationError, SourceError
 from ..plan import Fragment
+from ..retry import RetryExhausted, RetryPolicy, first_line
 
 
 class Source(ABC):
@@ -32,11 +33,13 @@ class Source(ABC):
         self._lock = threading.RLock()
         self._tables: dict[str, TableInfo] | None = None
         self._tables_version: object = None
+        # how long to wait while another process locks the source ([retry] in the config)
+        self.retry: RetryPolicy = self.options.pop("retry", None) or RetryPolicy()
 
     # ------------------------------------------------------------ catalog
     def tables(self) -> dict[str, TableInfo]:
         """Tables by name; re-read when the data version changes (a schema may have too)."""
-        version = self.version()
+        version = self._catalog_version()
         with self._lock:
             if self._tables is None or self._tables_version != version:
                 self._tables = self._guard(self._load_tables, "reading the catalog")
@@ -46,10 +49,17 @@ class Source(ABC):
     @abstractmethod
     def _load_tables(self) -> dict[str, TableInfo]: ...
 
+    def _catalog_version(self) -> object:
+        """The data version that decides whether the catalog is read again."""
+        return self.version()
+
     # ------------------------------------------------------------ data
     @abstractmethod
-    def version(self, tables: tuple[str, ...] = ()) -> object:
-        """A token that changes whenever the data (of ``tables``, or all) may have changed."""
+    def version(self, tables: tuple[str, ...] = (), running: "Running | None" = None) -> object:
+        """A token that changes whenever the data (of ``tables``, or all) may have changed.
+
+        ``running``, when given, is the query's token: a wait for a lock ends when it
+        is cancelled."""
 
     @abstractmethod
     def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
@@ -77,9 +87,27 @@ class Source(ABC):
             return action()
         except FederationError:
             raise
+        except RetryExhausted as exc:
+            raise SourceError(self.name, self._locked_message(exc), fragment=what) from exc.last
         except Exception as exc:  # the engine's own exception type, whatever it is
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SourceError(self.name, message, fragment=what) from exc
+            raise SourceError(self.name, self._error_message(exc), fragment=what) from exc
+
+    def _retrying(self, action, running: "Running | None" = None):
+        """``action()``, tried again per the retry policy while another process locks
+        the source (``_is_locked``); waits end when ``running`` is cancelled."""
+        return self.retry.run(action, self._is_locked, running.cancelled if running is not None else None)
+
+    def _is_locked(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says another process holds a lock that it will release."""
+        return False
+
+    def _locked_message(self, exc: RetryExhausted) -> str:
+        return (f"{exc}. The [retry] settings (attempts, max_backoff) say how long to wait for the"
+                " process holding the lock")
+
+    def _error_message(self, exc: BaseException) -> str:
+        """What an engine exception means, for the ``SourceError`` that replaces it."""
+        return first_line(exc)
 
     def describe(self) -> str:
         return f"{self.kind} {self.options.get('path') or self.options.get('uri') or ''}".strip()
@@ -140,32 +168,57 @@ class Running:
 
 class PerThread:
     """One connection per thread (SQLite, Kuzu and DuckDB connections are not shared
-    between threads), all closed together."""
+    between threads), all closed together.
+
+    ``renew()`` retires every connection (the file they read was replaced): each
+    thread closes its old one the next time it asks, when it cannot be using it.
+    """
 
     def __init__(self, open_connection):
         self._open = open_connection
         self._local = threading.local()
         self._all: list = []
+        self._generation = 0
         self._lock = threading.Lock()
 
     def get(self):
         connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.generation != self._generation:
+            self._discard(connection)
+            connection = None
         if connection is None:
+            generation = self._generation
             connection = self._open()
             self._local.connection = connection
+            self._local.generation = generation
             with self._lock:
                 self._all.append(connection)
         return connection
 
+    def renew(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+    def _discard(self, connection) -> None:
+        self._local.connection = None
+        with self._lock:
+            if connection in self._all:
+                self._all.remove(connection)
+        _close_quietly(connection)
+
     def close(self) -> None:
         with self._lock:
             for connection in self._all:
-                try:
-                    connection.close()
-                except Exception:  # noqa: BLE001 - closing what may already be gone
-                    pass
+                _close_quietly(connection)
             self._all.clear()
             self._local = threading.local()
+
+
+def _close_quietly(connection) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closing what may already be gone
+        pass
 
 
 def file_stats(*paths: str) -> tuple:
