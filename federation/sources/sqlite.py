@@ -20,7 +20,9 @@ differ, the stored values are checked and read exactly instead.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 import urllib.parse
 from decimal import Decimal
 from pathlib import Path
@@ -32,8 +34,9 @@ from sqlglot import exp
 
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
-from ..errors import ColumnTypeError, SourceError, UnsupportedError
+from ..errors import ColumnTypeError, QueryCancelled, SourceError, UnsupportedError
 from ..plan import Fragment, ParamRef, SqlFragment
+from ..retry import first_line
 from .base import PerThread, Running, Source, file_stats
 
 
@@ -85,21 +88,41 @@ class SqliteSource(Source):
         self._meta: sqlite3.Connection | None = None
         self._counts: dict[str, tuple[TableInfo, int]] = {}
         self._checked: dict[tuple[str, str], tuple[object, pa.DataType | None]] = {}
+        self._file: tuple[int, int] | None = None  # (device, inode) the connections have open
 
     # ------------------------------------------------------------ connections
     def _check_file(self) -> None:
-        if not self.path.is_file():
-            raise SourceError(self.name, f"database file {self.path} does not exist")
+        """The database file is still the one the connections read; if it was replaced
+        (a restored backup moved into place), they reopen on the new one."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise SourceError(self.name, f"database file {self.path} does not exist") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SourceError(self.name, f"{self.path} is not a database file")
+        identity = (st.st_dev, st.st_ino)
+        if self._file is not None and self._file != identity:
+            self._connections.renew()
+            self._interruptible.renew()
+            if self._meta is not None:
+                self._meta.close()
+                self._meta = None
+        self._file = identity
 
     def _meta_connection(self) -> sqlite3.Connection:
         """A stdlib connection for the catalog and PRAGMA data_version."""
         if self._meta is None:
-            self._check_file()
-            self._meta = read_only(sqlite3.connect(self._uri, uri=True, check_same_thread=False))
+            self._require_file()
+            # timeout=0: a lock is waited for by the retry policy, which a cancel ends
+            self._meta = read_only(sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=0))
         return self._meta
 
+    def _require_file(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(self.name, f"database file {self.path} does not exist")
+
     def _open_adbc(self) -> "_Adbc":
-        self._check_file()
+        self._require_file()
         return _Adbc(self._uri)
 
     def close(self) -> None:
@@ -109,12 +132,13 @@ class SqliteSource(Source):
             if self._meta is not None:
                 self._meta.close()
                 self._meta = None
+            self._file = None
 
     def _open_interruptible(self) -> sqlite3.Connection:
         """A stdlib connection: slower to Arrow than ADBC, but it can be interrupted
         (ADBC's SQLite driver implements no cancel), and it takes an authorizer."""
-        self._check_file()
-        connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        self._require_file()
+        connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=0)
         connection.text_factory = _decode_text
         connection.execute("PRAGMA case_sensitive_like = ON")  # before the authorizer denies pragmas
         return read_only(connection)
@@ -148,7 +172,7 @@ class SqliteSource(Source):
         found: dict[tuple[str, str], pa.DataType | None] = {}
         if not any(names for _, names in reads):
             return found
-        version = self.version()
+        version = self.version(running=running)
         tables = self.tables()
         for table_name, names in reads:
             info = tables.get(table_name)
@@ -243,15 +267,50 @@ class SqliteSource(Source):
             f" column through a view that converts it (e.g. CAST({column.name} AS TEXT)). See docs/types.md",
             table=table.name, column=column.name, row=rowid, value=value, fragment=fragment)
 
+    # ------------------------------------------------------------ faults
+    def _is_locked(self, exc: BaseException) -> bool:
+        return _sqlite_code(exc) in (SQLITE_BUSY, SQLITE_LOCKED)
+
+    def _locked_message(self, exc) -> str:
+        return (f"database file {self.path} is locked by another connection, such as a write transaction"
+                f" in another process ({first_line(exc.last)}); still locked after {exc.attempts} attempts"
+                f" over {exc.waited:.1f} s. Retry when the writer has committed, or let the engine wait"
+                " longer with the [retry] settings attempts and max_backoff")
+
+    def _error_message(self, exc: BaseException) -> str:
+        if _sqlite_code(exc) in (SQLITE_NOTADB, SQLITE_CORRUPT):
+            return (f"database file {self.path} is not a valid SQLite database ({first_line(exc)});"
+                    " check the path in the configuration")
+        return first_line(exc)
+
     # ------------------------------------------------------------ catalog
-    def version(self, tables: tuple[str, ...] = ()) -> object:
+    def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
+        return self._guard(lambda: self._retrying(self._data_version, running), "reading the data version")
+
+    def _data_version(self) -> tuple:
+        """PRAGMA data_version, and the file's identity, size and time (a copy moved into
+        place may keep the size and time; a new connection restarts data_version)."""
         with self._lock:
-            meta = self._guard(self._meta_connection, "reading the data version")
-            data_version = self._guard(lambda: meta.execute("PRAGMA data_version").fetchone()[0],
-                                       "PRAGMA data_version")
-        return (data_version, file_stats(str(self.path), f"{self.path}-wal"))
+            self._check_file()
+            data_version = self._meta_connection().execute("PRAGMA data_version").fetchone()[0]
+            return (data_version, self._file, file_stats(str(self.path), f"{self.path}-wal"))
+
+    def _catalog_version(self) -> object:
+        """While a writer locks the database, plans use the catalog read last: readers
+        do not see its uncommitted changes anyway, and the query waits for the lock
+        (cancellably, unlike planning) when it reads the data version to run."""
+        if self._tables is not None:
+            try:
+                return self._data_version()
+            except Exception as exc:  # noqa: BLE001 - anything but a lock is reported by version()
+                if self._is_locked(exc):
+                    return self._tables_version
+        return self.version()
 
     def _load_tables(self) -> dict[str, TableInfo]:
+        return self._retrying(self._read_catalog)
+
+    def _read_catalog(self) -> dict[str, TableInfo]:
         meta = self._meta_connection()
         rows = meta.execute(
             "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
@@ -361,16 +420,21 @@ class SqliteSource(Source):
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
         assert isinstance(fragment, SqlFragment)
+        # a writer's lock, met anywhere in the fragment, is waited for and the whole fragment run again
+        return self._retrying(lambda: self._run(fragment, params, running), running)
+
+    def _run(self, fragment: SqlFragment, params: Mapping[str, object], running: Running) -> pa.Table:
         checked = self.check_columns(fragment.reads, running, fragment=fragment.text)
         if fragment.whole_query:
             return self._execute_interruptible(fragment, params, running)
-        # A scan: bounded by the table's size; ADBC returns Arrow directly.
+        # A scan: bounded by the table's size; ADBC returns Arrow directly, and stops
+        # between two batches when the query is cancelled.
         table = fragment.reads[0][0]
         types = tuple(t if t is not None else checked.get((table, c))
                       for c, t in zip(fragment.columns, fragment.types))
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
         try:
-            result = self._connections.get().query(fragment.text, values)
+            result = self._connections.get().query(fragment.text, values, running)
         except Exception as exc:  # noqa: BLE001 - the driver's own error type
             if "Type mismatch" not in str(exc):
                 raise
@@ -608,6 +672,23 @@ def _common(families: list[str | None]) -> str:
     return known.pop() if known else "null"
 
 
+# SQLite result codes (the primary code is the low byte of an extended one)
+SQLITE_CORRUPT, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB = 11, 5, 6, 26
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's result code in an exception from the sqlite3 module or the ADBC driver."""
+    code = getattr(exc, "sqlite_errorcode", None) or getattr(exc, "vendor_code", None)
+    if isinstance(code, int) and code > 0:
+        return code & 0xFF
+    text = str(exc)
+    if "database is locked" in text:  # e.g. raised while ADBC streams batches, without a code
+        return SQLITE_BUSY
+    if "database table is locked" in text:
+        return SQLITE_LOCKED
+    return None
+
+
 # What a statement may never do on the engine's connections: write (even to a
 # temporary table), attach or detach another file, change the schema.
 _DENIED = {
@@ -670,40 +751,52 @@ class _Adbc:
 
         self._manager = adbc_driver_manager
         self._database = adbc_driver_sqlite.connect(uri)
-        self._connection = adbc_driver_manager.AdbcConnection(self._database)
-        self._connection.set_autocommit(True)
-        # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
-        self._statement("PRAGMA case_sensitive_like = ON", update=True)
-        self._statement("PRAGMA query_only = ON", update=True)
+        self._connection = None
+        try:
+            self._connection = adbc_driver_manager.AdbcConnection(self._database)
+            self._connection.set_autocommit(True)
+            # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
+            self._update("PRAGMA case_sensitive_like = ON")
+            self._update("PRAGMA query_only = ON")
+        except BaseException:
+            self.close()  # a failed open leaves no file handle behind
+            raise
 
-    def _statement(self, sql: str, update: bool = False):
+    def _update(self, sql: str) -> None:
         statement = self._manager.AdbcStatement(self._connection)
         try:
             statement.set_sql_query(sql)
-            if update:
-                return statement.execute_update()
-            handle, _ = statement.execute_query()
-            return pa.RecordBatchReader.from_stream(handle).read_all()
+            statement.execute_update()
         finally:
             statement.close()
 
-    def query(self, sql: str, values: Mapping[str, object] | None = None) -> pa.Table:
+    def query(self, sql: str, values: Mapping[str, object] | None = None,
+              running: Running | None = None) -> pa.Table:
+        """The result of ``sql``, read batch by batch: the driver cannot be interrupted
+        (no cancel in ADBC's SQLite driver), so a cancelled query stops at the next
+        batch (1024 rows) instead."""
         if not is_one_select(sql):
             raise UnsupportedError(f"The SQLite scan connection runs only one SELECT, not: {sql}")
-        if not values:
-            return self._statement(sql)
         statement = self._manager.AdbcStatement(self._connection)
         try:
             statement.set_sql_query(sql)
-            # SQLite numbers named parameters by first appearance; the batch binds by position.
-            statement.bind(pa.record_batch([_bind_array(v) for v in values.values()], names=list(values)))
+            if values:
+                # SQLite numbers named parameters by first appearance; the batch binds by position.
+                statement.bind(pa.record_batch([_bind_array(v) for v in values.values()], names=list(values)))
             handle, _ = statement.execute_query()
-            return pa.RecordBatchReader.from_stream(handle).read_all()
+            with pa.RecordBatchReader.from_stream(handle) as reader:
+                batches = []
+                for batch in reader:
+                    if running is not None and running.cancelled.is_set():
+                        raise QueryCancelled("The query was cancelled")
+                    batches.append(batch)
+                return pa.Table.from_batches(batches, reader.schema)
         finally:
             statement.close()
 
     def close(self) -> None:
-        self._connection.close()
+        if self._connection is not None:
+            self._connection.close()
         self._database.close()
 
 
