@@ -25,6 +25,7 @@ from ..catalog import (HUGEINT, ColumnInfo, TableInfo, contains_type, fits_int64
                        type_family, value_family)
 from ..errors import ColumnTypeError, SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
+from ..retry import first_line
 from .base import PerThread, Running, Source, file_stats
 
 # Each Kuzu property type as the Arrow type a fragment returns it as (docs/types.md).
@@ -108,6 +109,10 @@ def kuzu_module():
     return kuzu
 
 
+def kuzu_version() -> str:
+    return getattr(kuzu_module(), "__version__", "")
+
+
 def quote(name: str) -> str:
     """A backtick-quoted Cypher identifier."""
     return "`" + name.replace("`", "``") + "`"
@@ -129,14 +134,15 @@ class KuzuSource(Source):
         self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
-    def _db(self):
+    def _db(self, running: Running | None = None):
         with self._lock:
             if self._database is None:
                 kuzu = kuzu_module()
                 if self.path is None or not self.path.exists():
                     raise SourceError(self.name, f"graph database {self.path} does not exist")
-                # read_only: the engine cannot change the graph it reads.
-                self._database = kuzu.Database(str(self.path), read_only=True)
+                # read_only: the engine cannot change the graph it reads. Another process
+                # holding the file read-write is waited for per the retry policy.
+                self._database = self._retrying(lambda: kuzu.Database(str(self.path), read_only=True), running)
             return self._database
 
     def close(self) -> None:
@@ -146,15 +152,39 @@ class KuzuSource(Source):
                 self._database.close()
                 self._database = None
 
+    # ------------------------------------------------------------ faults
+    def _is_locked(self, exc: BaseException) -> bool:
+        return "Could not set lock on file" in str(exc)
+
+    def _locked_message(self, exc) -> str:
+        return (f"graph database {self.path} is locked by another process that opened it read-write"
+                f" (Kuzu allows one read-write process or several read-only ones); still locked after"
+                f" {exc.attempts} attempts over {exc.waited:.1f} s. Close that process's database, let it"
+                " hand its own kuzu.Database to the engine (the `database` setting), or wait longer with"
+                " the [retry] settings attempts and max_backoff")
+
+    def _error_message(self, exc: BaseException) -> str:
+        text = first_line(exc)
+        if "not a valid Kuzu database file" in text or "Reading past the end of the file" in text:
+            return (f"graph database {self.path} is not a valid Kuzu {kuzu_version()} database"
+                    f" ({text}); check the path in the configuration")
+        return text
+
     # ------------------------------------------------------------ catalog
-    def version(self, tables: tuple[str, ...] = ()) -> object:
+    def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
         if self.path is None:
             return None
-        return file_stats(str(self.path), f"{self.path}.wal")
+        stats = file_stats(str(self.path), f"{self.path}.wal")
+        if stats[0] is None and self._owned:
+            # an open database still reads the removed file; its data is gone all the same
+            raise SourceError(self.name, f"graph database {self.path} does not exist")
+        return stats
 
     def _query(self, cypher: str, params: Mapping[str, object] | None = None, running: Running | None = None) -> pa.Table:
+        running = running or Running()
+        self._db(running)
         connection = self._connections.get()
-        with (running or Running()).on_cancel(connection.interrupt):
+        with running.on_cancel(connection.interrupt):
             result = connection.execute(cypher, dict(params or {}))
             try:
                 return result.get_as_arrow()
