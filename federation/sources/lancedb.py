@@ -9,8 +9,11 @@ vectors, so the top-k rows carry exactly LanceDB's definition of the distance
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import math
+import queue
+import re
 import threading
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -21,8 +24,9 @@ import pyarrow as pa
 
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, duckdb_readable, fits_int64_or_double, type_family, value_family
-from ..errors import ColumnTypeError, FederationError, ParameterError, SourceError, UnsupportedError
+from ..errors import ColumnTypeError, FederationError, ParameterError, QueryCancelled, SourceError, UnsupportedError
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
+from ..retry import first_line
 from .base import Running, Source
 
 METRICS = ("l2", "cosine", "dot")
@@ -44,6 +48,7 @@ class LanceSource(Source):
         self._embedder = None
         self._embedder_lock = threading.Lock()
         self._counts: dict[str, tuple[TableInfo, int]] = {}
+        self._workers: _Workers | None = None
 
     # ------------------------------------------------------------ connections
     def _connect(self):
@@ -80,14 +85,70 @@ class LanceSource(Source):
         with self._lock:
             self._handles.clear()
             self._db = None
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
+
+    # ------------------------------------------------------------ faults
+    def _call(self, running: Running, work):
+        """``work(stop)``, a LanceDB call, on a worker thread while this thread waits.
+
+        LanceDB calls cannot be interrupted, so a cancelled query stops waiting at once
+        and abandons its call: ``stop`` is set (a scan ends at its next batch), the
+        call's result is dropped when it arrives, and a call still queued never runs.
+        At most ``WORKERS`` calls run per source, abandoned ones included, so threads
+        cannot pile up; a call queued behind them still obeys its own query's cancel.
+        """
+        with self._lock:
+            if self._workers is None:
+                self._workers = _Workers(WORKERS, f"federation-lancedb-{self.name}")
+            workers = self._workers
+        stop = threading.Event()
+        settled = threading.Event()
+        with running.on_cancel(settled.set):
+            future = workers.submit(work, stop)
+            future.add_done_callback(lambda _: settled.set())
+            try:
+                settled.wait()
+            finally:
+                if not future.done():
+                    stop.set()
+                    future.cancel()
+        if not future.done():
+            raise QueryCancelled("The query was cancelled")
+        return future.result()
+
+    def _dropped(self, table: str) -> str | None:
+        """After a failure on ``table``: why, if the table is gone (dropped meanwhile)."""
+        with self._lock:
+            self._handles.pop(table, None)  # the next use opens the table again
+        try:
+            gone = table not in self._table_names()
+        except Exception:  # noqa: BLE001 - the original failure is the one to report
+            return None
+        if not gone:
+            return None
+        return (f"table {table!r} no longer exists in LanceDB database {self.uri}"
+                " (it was dropped after the query was planned); run the query again")
+
+    def _error_message(self, exc: BaseException) -> str:
+        # Lance appends the Rust source location: ", /root/.cargo/.../commit.rs:653:26"
+        return re.sub(r",\s*\S+\.rs:\d+:\d+\s*$", "", first_line(exc))
 
     # ------------------------------------------------------------ catalog
-    def version(self, tables: tuple[str, ...] = ()) -> object:
-        def read():
-            names = tables or tuple(sorted(self._table_names()))
-            return tuple((n, self._table(n).version) for n in names)
+    def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
+        names = tables or tuple(sorted(self._guard(self._table_names, "listing tables")))
+        return tuple((name, self._table_version(name)) for name in names)
 
-        return self._guard(read, "reading table versions")
+    def _table_version(self, name: str) -> int:
+        what = f"reading the version of table {name!r}"
+        try:
+            return self._guard(lambda: self._table(name).version, what)
+        except SourceError as exc:
+            dropped = self._dropped(name)
+            if dropped is None:
+                raise
+            raise SourceError(self.name, dropped, fragment=what) from exc.__cause__
 
     def _load_tables(self) -> dict[str, TableInfo]:
         tables = {}
@@ -206,34 +267,59 @@ class LanceSource(Source):
 
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
-        # LanceDB calls cannot be interrupted; a cancelled query stops after this one.
         assert isinstance(fragment, LanceFragment)
-        table = self._table(fragment.table)
-        if fragment.vector is None:
-            scan = table.search()
-            conditions = []
-            if fragment.where is not None:
-                conditions.append(render_filter(fragment.where, params, dict(fragment.column_types)))
-            if fragment.keys_column is not None:
-                conditions.append(self._keys_filter(fragment, params[KEYS]))
-            if conditions:
-                scan = scan.where(" AND ".join(conditions))
-            found = scan.select(list(fragment.columns)).limit(fragment.limit).to_arrow()
-            return as_catalog_types(found, fragment, self.name)
-        vq = fragment.vector
-        query = self._query_vector(vq, params, table.schema.field(vq.column).type)
-        wanted = [c for c in fragment.columns if c != DISTANCE]
-        fetch = wanted if vq.column in wanted else wanted + [vq.column]
-        search = table.search(query, vector_column_name=vq.column).distance_type(vq.metric)
+        try:
+            if fragment.vector is None:
+                found = self._call(running, lambda stop: self._scan(fragment, params, stop))
+                return as_catalog_types(found, fragment, self.name)
+            return self._search(fragment, params, running)
+        except FederationError:
+            raise
+        except Exception as exc:
+            dropped = self._dropped(fragment.table)
+            if dropped is None:
+                raise
+            raise SourceError(self.name, dropped, fragment=fragment.text) from exc
+
+    def _conditions(self, fragment: LanceFragment, params: Mapping[str, object]) -> str | None:
+        """The fragment's filter and semi-join keys as one LanceDB filter."""
         conditions = []
         if fragment.where is not None:
             conditions.append(render_filter(fragment.where, params, dict(fragment.column_types)))
         if fragment.keys_column is not None:
             conditions.append(self._keys_filter(fragment, params[KEYS]))
-        if conditions:
-            search = search.where(" AND ".join(conditions), prefilter=True)
-        # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
-        found = search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
+        return " AND ".join(conditions) if conditions else None
+
+    def _scan(self, fragment: LanceFragment, params: Mapping[str, object], stop: threading.Event) -> pa.Table:
+        scan = self._table(fragment.table).search()
+        where = self._conditions(fragment, params)
+        if where is not None:
+            scan = scan.where(where)
+        reader = scan.select(list(fragment.columns)).limit(fragment.limit).to_batches()
+        batches = []
+        for batch in reader:
+            if stop.is_set():  # the query was cancelled: no one waits for the rest
+                reader.close()
+                raise QueryCancelled("The query was cancelled")
+            batches.append(batch)
+        return pa.Table.from_batches(batches, reader.schema)
+
+    def _search(self, fragment: LanceFragment, params: Mapping[str, object], running: Running) -> pa.Table:
+        vq = fragment.vector
+
+        def call(stop: threading.Event) -> tuple[np.ndarray, pa.Table]:
+            table = self._table(fragment.table)
+            query = self._query_vector(vq, params, table.schema.field(vq.column).type)
+            search = table.search(query, vector_column_name=vq.column).distance_type(vq.metric)
+            where = self._conditions(fragment, params)
+            if where is not None:
+                search = search.where(where, prefilter=True)
+            # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
+            return query, search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
+
+        wanted = [c for c in fragment.columns if c != DISTANCE]
+        fetch = wanted if vq.column in wanted else wanted + [vq.column]
+        query, found = self._call(running, call)
         distances = exact_distances(found.column(vq.column), query, vq.metric)
         order = np.argsort(distances, kind="stable")
         found = found.take(pa.array(order)).append_column(DISTANCE, pa.array(distances[order]))
@@ -310,6 +396,56 @@ def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
     for e in exprs:
         result = e if result is None else ast.Binary("AND", result, e)
     return result
+
+
+WORKERS = 4  # LanceDB calls running at once per source, abandoned ones included
+
+
+class _Workers:
+    """At most ``size`` daemon threads running LanceDB calls, started as needed.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so a call
+    abandoned by a cancelled query would hold up the exit of a CLI after Ctrl-C.
+    """
+
+    def __init__(self, size: int, name: str):
+        self._size = size
+        self._name = name
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = threading.Semaphore(0)
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def submit(self, work, *args) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self._tasks.put((future, work, args))
+        if not self._idle.acquire(timeout=0):
+            with self._lock:
+                if self._threads < self._size:
+                    self._threads += 1
+                    threading.Thread(target=self._run, name=f"{self._name}-{self._threads}", daemon=True).start()
+        return future
+
+    def _run(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, work, args = task
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(work(*args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                    future.set_exception(exc)
+            del task, future, work, args  # an abandoned result is freed now, not at the next call
+            self._idle.release()
+
+    def close(self) -> None:
+        """Each thread exits once its current call (if any) returns."""
+        with self._lock:
+            for _ in range(self._threads):
+                self._tasks.put(None)
+            self._threads = 0
 
 
 def table_types(table: TableInfo) -> tuple[tuple[str, pa.DataType], ...]:
