@@ -9,6 +9,7 @@ runs. All ``kuzu`` imports live here, so the maintained fork can be swapped in.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -109,6 +110,38 @@ def kuzu_module():
     return kuzu
 
 
+class HeldByWriter(RuntimeError):
+    """Another process holds the database file's write lock."""
+
+    def __init__(self, message: str, pid: str = ""):
+        super().__init__(message)
+        self.pid = pid
+
+
+def write_lock_holder(path: Path) -> str | None:
+    """The process id of another process holding a POSIX write lock on ``path``, as
+    Linux lists them in /proc/locks; None if there is none or no /proc/locks.
+
+    Reading /proc/locks opens no descriptor on the file itself: closing one would
+    drop every POSIX lock this process holds on it (an application's own Database).
+    """
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as listing:
+            lines = listing.read().splitlines()
+    except OSError:
+        return None
+    file_id = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    own = str(os.getpid())
+    for line in lines:
+        # "1: POSIX  ADVISORY  WRITE 21865 fe:00:2181362 0 EOF"; a waiter's line has "->"
+        fields = line.split()
+        if len(fields) >= 6 and fields[1] != "->" and fields[3] == "WRITE" and fields[5] == file_id \
+                and fields[4] != own:
+            return fields[4]
+    return None
+
+
 def kuzu_version() -> str:
     return getattr(kuzu_module(), "__version__", "")
 
@@ -140,10 +173,18 @@ class KuzuSource(Source):
                 kuzu = kuzu_module()
                 if self.path is None or not self.path.exists():
                     raise SourceError(self.name, f"graph database {self.path} does not exist")
-                # read_only: the engine cannot change the graph it reads. Another process
-                # holding the file read-write is waited for per the retry policy.
-                self._database = self._retrying(lambda: kuzu.Database(str(self.path), read_only=True), running)
+                self._database = self._retrying(lambda: self._open(kuzu), running)
             return self._database
+
+    def _open(self, kuzu):
+        # Kuzu 0.11.3 leaks a file descriptor each time an open fails on another
+        # process's lock, so a lock seen in /proc/locks fails before Kuzu is asked.
+        holder = write_lock_holder(self.path)
+        if holder is not None:
+            raise HeldByWriter(f"Could not set lock on file {self.path}: process {holder} holds it read-write",
+                               holder)
+        # read_only: the engine cannot change the graph it reads.
+        return kuzu.Database(str(self.path), read_only=True)
 
     def close(self) -> None:
         with self._lock:
@@ -157,7 +198,8 @@ class KuzuSource(Source):
         return "Could not set lock on file" in str(exc)
 
     def _locked_message(self, exc) -> str:
-        return (f"graph database {self.path} is locked by another process that opened it read-write"
+        holder = f"process {exc.last.pid}" if isinstance(exc.last, HeldByWriter) else "another process"
+        return (f"graph database {self.path} is locked by {holder}, which opened it read-write"
                 f" (Kuzu allows one read-write process or several read-only ones); still locked after"
                 f" {exc.attempts} attempts over {exc.waited:.1f} s. Close that process's database, let it"
                 " hand its own kuzu.Database to the engine (the `database` setting), or wait longer with"
