@@ -77,7 +77,7 @@ class Executor:
         ``profile``, when given, receives one ``Step`` per step run; after
         ``timeout`` seconds the query is cancelled and raises ``QueryTimeout``.
         """
-        running = Running()
+        running = Running(timeout)
         with self._running_lock:
             self._running.add(running)
         timer = None

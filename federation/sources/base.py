@@ -120,9 +120,11 @@ class Running:
     # a cancelled query's registered interrupts are repeated until its calls return.
     REPEAT_SECONDS = 0.02
 
-    def __init__(self):
+    def __init__(self, timeout: float | None = None):
         self.cancelled = threading.Event()
         self.timed_out = False
+        # when the query's timeout cancels it (time.monotonic()), for engines that take a timeout
+        self.deadline = time.monotonic() + timeout if timeout is not None else None
         self._interrupts: list = []
         self._lock = threading.Lock()
 
@@ -144,6 +146,10 @@ class Running:
                     running._interrupts.remove(interrupt)
 
         return _Registration()
+
+    def remaining(self) -> float | None:
+        """Seconds until the deadline (0 once passed), or None without a timeout."""
+        return None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0)
 
     def cancel(self, *, timed_out: bool = False) -> None:
         if self.cancelled.is_set():

@@ -98,6 +98,8 @@ class LanceSource(Source):
         call's result is dropped when it arrives, and a call still queued never runs.
         At most ``WORKERS`` calls run per source, abandoned ones included, so threads
         cannot pile up; a call queued behind them still obeys its own query's cancel.
+        A query with a timeout also hands LanceDB a timeout (see ``_lance_timeout``),
+        which does stop the work itself.
         """
         with self._lock:
             if self._workers is None:
@@ -116,7 +118,19 @@ class LanceSource(Source):
                     future.cancel()
         if not future.done():
             raise QueryCancelled("The query was cancelled")
+        if future.exception() is not None and running.remaining() == 0:
+            running.cancel(timed_out=True)  # LanceDB's timeout came before the query's timer
+            raise QueryCancelled("The query was cancelled")
         return future.result()
+
+    @staticmethod
+    def _lance_timeout(running: Running) -> dt.timedelta | None:
+        """LanceDB's own timeout for a call of a query with a deadline. It ends the work
+        (where abandoning only stops the wait) and so frees the CPU and the worker.
+        It is set a little after the query's deadline, so that the query times out
+        first and raises QueryTimeout, not LanceDB's error."""
+        remaining = running.remaining()
+        return None if remaining is None else dt.timedelta(seconds=remaining + LANCE_TIMEOUT_GRACE)
 
     def _dropped(self, table: str) -> str | None:
         """After a failure on ``table``: why, if the table is gone (dropped meanwhile)."""
@@ -270,7 +284,8 @@ class LanceSource(Source):
         assert isinstance(fragment, LanceFragment)
         try:
             if fragment.vector is None:
-                found = self._call(running, lambda stop: self._scan(fragment, params, stop))
+                timeout = self._lance_timeout(running)
+                found = self._call(running, lambda stop: self._scan(fragment, params, stop, timeout))
                 return as_catalog_types(found, fragment, self.name)
             return self._search(fragment, params, running)
         except FederationError:
@@ -290,12 +305,13 @@ class LanceSource(Source):
             conditions.append(self._keys_filter(fragment, params[KEYS]))
         return " AND ".join(conditions) if conditions else None
 
-    def _scan(self, fragment: LanceFragment, params: Mapping[str, object], stop: threading.Event) -> pa.Table:
+    def _scan(self, fragment: LanceFragment, params: Mapping[str, object], stop: threading.Event,
+              timeout: dt.timedelta | None) -> pa.Table:
         scan = self._table(fragment.table).search()
         where = self._conditions(fragment, params)
         if where is not None:
             scan = scan.where(where)
-        reader = scan.select(list(fragment.columns)).limit(fragment.limit).to_batches()
+        reader = scan.select(list(fragment.columns)).limit(fragment.limit).to_batches(timeout=timeout)
         batches = []
         for batch in reader:
             if stop.is_set():  # the query was cancelled: no one waits for the rest
@@ -315,7 +331,8 @@ class LanceSource(Source):
             if where is not None:
                 search = search.where(where, prefilter=True)
             # LanceDB's float32 _distance is fetched (it warns otherwise) and replaced below.
-            return query, search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow().select(fetch)
+            found = search.limit(vq.top_k).select(fetch + [DISTANCE]).to_arrow(timeout=self._lance_timeout(running))
+            return query, found.select(fetch)
 
         wanted = [c for c in fragment.columns if c != DISTANCE]
         fetch = wanted if vq.column in wanted else wanted + [vq.column]
@@ -399,6 +416,7 @@ def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
 
 
 WORKERS = 4  # LanceDB calls running at once per source, abandoned ones included
+LANCE_TIMEOUT_GRACE = 0.2  # seconds LanceDB's own timeout lags the query's (see _lance_timeout)
 
 
 class _Workers:
