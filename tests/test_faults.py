@@ -394,7 +394,7 @@ def test_a_source_failing_mid_query(stores):
         with pytest.raises(SourceError, match="disk I/O error") as info:
             fed.query(JOIN)
         assert info.value.source == "state"
-        assert info.value.fragment == next(f.text for f in fed.plan(JOIN).fragments if f.source == "state")
+        assert info.value.fragment.startswith('SELECT "id" FROM "people"')  # the SQL that ran
         fed.sources["state"]._execute = real
         assert fed.query(JOIN).fetchall() == [(10,)]  # nothing partial was cached
 

@@ -379,11 +379,13 @@ class SqliteSource(Source):
             cached = self._counts.get(table.name)
             if cached is not None and cached[0] is table:
                 return cached[1]
+        if table.kind == "view":
+            return None  # counting runs the view, for as long as it takes, while planning
         meta = self._meta_connection()
         quoted = _quote(table.name)
         try:  # the largest rowid: O(log n), exact unless rows were deleted
             count = meta.execute(f"SELECT max(_rowid_) FROM {quoted}").fetchone()[0] or 0
-        except sqlite3.Error:  # a view or a WITHOUT ROWID table
+        except sqlite3.Error:  # a WITHOUT ROWID table (or locked: no estimate, no wait)
             try:
                 count = meta.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
             except sqlite3.Error:
