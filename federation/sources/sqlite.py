@@ -758,17 +758,20 @@ class _Adbc:
             self._connection = adbc_driver_manager.AdbcConnection(self._database)
             self._connection.set_autocommit(True)
             # DuckDB's LIKE is case-sensitive; SQLite's is not unless told so.
-            self._update("PRAGMA case_sensitive_like = ON")
-            self._update("PRAGMA query_only = ON")
+            self._statement("PRAGMA case_sensitive_like = ON", update=True)
+            self._statement("PRAGMA query_only = ON", update=True)
         except BaseException:
             self.close()  # a failed open leaves no file handle behind
             raise
 
-    def _update(self, sql: str) -> None:
+    def _statement(self, sql: str, update: bool = False):
         statement = self._manager.AdbcStatement(self._connection)
         try:
             statement.set_sql_query(sql)
-            statement.execute_update()
+            if update:
+                return statement.execute_update()
+            handle, _ = statement.execute_query()
+            return pa.RecordBatchReader.from_stream(handle).read_all()
         finally:
             statement.close()
 
