@@ -16,6 +16,7 @@ from .errors import (
     QueryCancelled,
     QueryTimeout,
     QuerySyntaxError,
+    ResultTooLarge,
     SourceError,
     UnsupportedError,
 )
@@ -26,7 +27,7 @@ __version__ = "0.1.0"
 __all__ = [
     "connect", "Federation", "Result", "FederationError", "QuerySyntaxError", "CatalogError",
     "ParameterError", "UnsupportedError", "SourceError", "ColumnTypeError", "ExecutionError", "ConfigError",
-    "QueryCancelled", "QueryTimeout",
+    "QueryCancelled", "QueryTimeout", "ResultTooLarge",
 ]
 
 

@@ -6,6 +6,13 @@ max_bytes = "256MiB"         # bytes of Arrow data kept; 0 turns the cache off
 
 [query]
 timeout = 30                 # seconds a query may run (default: no limit)
+max_rows = 1000000           # rows a fragment or result may have (default: no cap)
+max_bytes = "4GiB"           # Arrow bytes of a fragment or result (default: a quarter of memory)
+
+[duckdb]
+memory_limit = "2GB"         # DuckDB's memory for the join step (default: DuckDB's, 80% of memory)
+threads = 2                  # DuckDB's threads (default: one per core)
+temp_directory = "/tmp/fed"  # where DuckDB spills past memory_limit (default: ./.tmp)
 
 [planner]
 max_keys = 10000             # semi-joins push at most this many join keys into a source
@@ -39,6 +46,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError, did_you_mean
+from .limits import available_memory
 from .retry import RetryPolicy
 
 SOURCE_TYPES = {
@@ -51,7 +59,7 @@ _OPTIONAL = {
     "kuzu": {"database", "retry"},
     "lancedb": {"embedder"},
 }
-SECTIONS = ("sources", "cache", "query", "planner", "retry")
+SECTIONS = ("sources", "cache", "query", "planner", "retry", "duckdb")
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 _UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
 
@@ -64,6 +72,46 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class DuckDBConfig:
+    """Settings of the DuckDB connection that runs the join step; None: DuckDB's default."""
+
+    memory_limit: int | None = None  # bytes
+    threads: int | None = None
+    temp_directory: str | None = None
+
+    def settings(self) -> dict[str, object]:
+        """The ``duckdb.connect(config=...)`` dict."""
+        settings: dict[str, object] = {}
+        if self.memory_limit is not None:
+            settings["memory_limit"] = f"{self.memory_limit}B"
+        if self.threads is not None:
+            settings["threads"] = self.threads
+        if self.temp_directory is not None:
+            settings["temp_directory"] = self.temp_directory
+        return settings
+
+    def connect(self, origin: str = "<dict>"):
+        """An in-memory DuckDB connection with these settings."""
+        import duckdb
+
+        if self.temp_directory is not None:
+            try:  # DuckDB creates the folder itself only if its parent exists
+                Path(self.temp_directory).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"{origin}: [duckdb] temp_directory {self.temp_directory}: {exc.strerror}") from None
+        try:
+            return duckdb.connect(":memory:", config=self.settings())
+        except duckdb.Error as exc:
+            raise ConfigError(f"{origin}: [duckdb] {str(exc).splitlines()[0]}") from exc
+
+
+def default_max_bytes() -> int:
+    """A quarter of the memory the process may use: a runaway fragment stops well before
+    it exhausts memory, while several large fragments, DuckDB and the cache still fit."""
+    return available_memory() // 4
+
+
+@dataclass(frozen=True)
 class Config:
     sources: tuple[SourceConfig, ...]
     cache_bytes: int = DEFAULT_CACHE_BYTES
@@ -72,6 +120,9 @@ class Config:
     max_keys: int = 10_000  # semi-joins: above this many distinct keys, fetch the other side whole
     retry: RetryPolicy = RetryPolicy()  # the [retry] table; each source's options["retry"] is resolved
     extra: Mapping[str, Any] = field(default_factory=dict)
+    max_rows: int | None = None  # rows of each fragment result and of the final result; None: no cap
+    max_bytes: int | None = field(default_factory=default_max_bytes)  # their Arrow bytes; None: no cap
+    duckdb: DuckDBConfig = DuckDBConfig()
 
 
 def load(config: str | Path | Mapping[str, Any]) -> Config:
@@ -132,13 +183,43 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
     bad = sorted(set(cache) - {"max_bytes"})
     if bad:
         raise ConfigError(f"{origin}: unknown cache setting {bad[0]!r}; the cache has max_bytes")
-    cache_bytes = parse_bytes(cache.get("max_bytes", DEFAULT_CACHE_BYTES), origin)
-    query = data.get("query", {})
-    if not isinstance(query, Mapping) or sorted(set(query) - {"timeout"}):
-        raise ConfigError(f"{origin}: [query] takes timeout = <seconds>")
+    cache_bytes = parse_bytes(cache.get("max_bytes", DEFAULT_CACHE_BYTES), f"{origin}: [cache] max_bytes")
+    query = _section(data, "query", ("timeout", "max_rows", "max_bytes"), origin)
     timeout = parse_timeout(query.get("timeout"), f"{origin}: [query] timeout")
+    max_rows = _count(query.get("max_rows", 0), f"{origin}: [query] max_rows", minimum=0) or None
+    max_bytes = parse_bytes(query["max_bytes"], f"{origin}: [query] max_bytes") if "max_bytes" in query \
+        else default_max_bytes()
+    duck = _section(data, "duckdb", ("memory_limit", "threads", "temp_directory"), origin)
+    memory_limit = parse_bytes(duck["memory_limit"], f"{origin}: [duckdb] memory_limit") \
+        if "memory_limit" in duck else None
+    if memory_limit == 0:
+        raise ConfigError(f"{origin}: [duckdb] memory_limit must be more than 0 bytes")
+    threads = _count(duck["threads"], f"{origin}: [duckdb] threads", minimum=1) if "threads" in duck else None
+    temp_directory = duck.get("temp_directory")
+    if temp_directory is not None:
+        if not isinstance(temp_directory, (str, Path)) or not str(temp_directory):
+            raise ConfigError(f"{origin}: [duckdb] temp_directory must be a folder path, not {temp_directory!r}")
+        temp_directory = str((base / Path(temp_directory).expanduser()).resolve())
     max_keys = parse_planner(data.get("planner", {}), origin)
-    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys, retry)
+    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys, retry, max_rows=max_rows,
+                  max_bytes=max_bytes or None, duckdb=DuckDBConfig(memory_limit, threads, temp_directory))
+
+
+def _section(data: Mapping[str, Any], name: str, keys: tuple[str, ...], origin: str) -> Mapping[str, Any]:
+    section = data.get(name, {})
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{origin}: [{name}] must be a table with {', '.join(keys)}")
+    unknown = sorted(set(section) - set(keys))
+    if unknown:
+        raise ConfigError(f"{origin}: unknown setting {unknown[0]!r} in [{name}]." + did_you_mean(unknown[0], keys)
+                          + f" [{name}] takes {', '.join(keys)}")
+    return section
+
+
+def _count(value: object, where: str, *, minimum: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+        return value
+    raise ConfigError(f"{where} must be a whole number of at least {minimum}, not {value!r}")
 
 
 def parse_planner(planner: object, origin: str) -> int:
@@ -185,11 +266,11 @@ def parse_timeout(value: object, where: str = "timeout") -> float | None:
     raise ConfigError(f"{where} must be a positive number of seconds, not {value!r}")
 
 
-def parse_bytes(value: object, origin: str = "config") -> int:
+def parse_bytes(value: object, where: str = "max_bytes") -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str):
         match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", value)
         if match and match.group(2).lower() in _UNITS:
             return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    raise ConfigError(f"{origin}: cache max_bytes must be a byte count like 268435456 or \"256MiB\", not {value!r}")
+    raise ConfigError(f"{where} must be a byte count like 268435456 or \"256MiB\", not {value!r}")

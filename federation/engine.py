@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-import duckdb
 import pyarrow as pa
 
 from . import ast
@@ -19,6 +18,7 @@ from .catalog import Catalog
 from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
+from .limits import Limits
 from .interrupt import QueryThread
 from .parser import parse
 from .plan import Plan
@@ -54,8 +54,8 @@ class Federation:
         self.sources: dict[str, Source] = {s.name: make_source(s) for s in config.sources}
         self.catalog = Catalog(self.sources)
         self.cache = ResultCache(config.cache_bytes)
-        self._duck = duckdb.connect(":memory:")
-        self._executor = Executor(self.sources, self._duck, self.cache)
+        self._duck = config.duckdb.connect(config.origin)
+        self._executor = Executor(self.sources, self._duck, self.cache, Limits(config.max_rows, config.max_bytes))
         self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys)
         self._closed = False
         self._lock = threading.Lock()

@@ -88,6 +88,28 @@ class ConfigError(FederationError):
     """The federation configuration is invalid."""
 
 
+class ResultTooLarge(FederationError):
+    """A fragment's result, or the query's, passed the ``[query] max_rows`` or
+    ``max_bytes`` cap. Raised while the rows are read, before the rest is fetched.
+
+    Carries ``setting`` (``"max_rows"`` or ``"max_bytes"``), ``limit`` (its value),
+    ``source`` and ``fragment`` (None for the query's final result).
+    """
+
+    def __init__(self, *, setting: str, limit: int, source: str | None = None, fragment: str | None = None):
+        self.setting = setting
+        self.limit = limit
+        self.source = source
+        self.fragment = fragment
+        amount = f"{limit:,} rows" if setting == "max_rows" else f"{format_bytes(limit)} of Arrow data"
+        where = f"source {source!r} returned" if source is not None else "The query's result has"
+        text = (f"{where} more than {amount}, the cap set by [query] {setting}. Add a LIMIT or a filter"
+                f" to the query, or raise [query] {setting} in the configuration (0 removes the cap)")
+        if fragment:
+            text += f"\n  while running: {fragment}"
+        super().__init__(text)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' Did you mean ...?' suffix for the closest candidates, or ''."""
     pool = list(candidates)
@@ -97,6 +119,16 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
         return ""
     names = " or ".join(repr(lowered[m]) for m in matches)
     return f" Did you mean {names}?"
+
+
+def format_bytes(n: int) -> str:
+    """``n`` bytes in the largest binary unit that keeps it at least 1: ``1.5 GiB``."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
 
 
 def point_at(text: str, line: int, column: int) -> str:

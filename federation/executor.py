@@ -23,12 +23,14 @@ from cachetools import LRUCache
 
 from .cache import ResultCache
 from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
+from .limits import UNLIMITED, Limits
 from .plan import DerivedFragment, Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 
 Progress = Callable[[int, int], None]
 KEYS = "__keys"  # the parameter name a semi-join's keys are bound to (see the sources)
 POOL_SIZE = 8  # fragments of one query (and of concurrent queries) running at once
+STREAM_BATCH_ROWS = 65536  # rows per batch read from DuckDB, each checked against the caps
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,12 @@ def _check(running: Running) -> None:
 
 
 class Executor:
-    def __init__(self, sources: Mapping[str, Source], duck: duckdb.DuckDBPyConnection, cache: ResultCache):
+    def __init__(self, sources: Mapping[str, Source], duck: duckdb.DuckDBPyConnection, cache: ResultCache,
+                 limits: Limits = UNLIMITED):
         self.sources = sources
         self.duck = duck
         self.cache = cache
+        self.limits = limits  # caps on each fragment's result and the final result
         self._duck_lock = threading.Lock()
         self._running: set[Running] = set()
         self._running_lock = threading.Lock()
@@ -77,7 +81,7 @@ class Executor:
         ``profile``, when given, receives one ``Step`` per step run; after
         ``timeout`` seconds the query is cancelled and raises ``QueryTimeout``.
         """
-        running = Running(timeout)
+        running = Running(timeout, self.limits)
         with self._running_lock:
             self._running.add(running)
         timer = None
@@ -242,11 +246,14 @@ class Executor:
     def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object],
                running: Running | None = None) -> pa.Table:
         cursor = self.cursor()
+        running = running or Running()
         try:
             for name, table in tables.items():
                 cursor.register(name, table)
-            with (running or Running()).on_cancel(cursor.interrupt):
-                return cursor.sql(sql, params=dict(params) or None).to_arrow_table()
+            with running.on_cancel(cursor.interrupt):
+                # Streamed in batches up to the caps: a runaway join stops at the cap.
+                reader = cursor.sql(sql, params=dict(params) or None).to_arrow_reader(STREAM_BATCH_ROWS)
+                return running.limits.read(reader)
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, sql) from exc
         finally:
@@ -297,6 +304,9 @@ def translate_duckdb_error(exc: duckdb.Error, sql: str) -> FederationError:
         return CatalogError(message)
     if isinstance(exc, (duckdb.ParserException, duckdb.NotImplementedException)):
         return UnsupportedError(f"DuckDB cannot run the join step: {message}")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return ExecutionError(f"DuckDB ran out of memory in the join step ({message}); raise [duckdb] memory_limit"
+                              " in the configuration, or make the query smaller")
     return ExecutionError(message)
 
 

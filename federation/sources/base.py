@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from ..catalog import TableInfo, same_type
 from ..errors import ColumnTypeError, FederationError, SourceError
+from ..limits import UNLIMITED, Limits
 from ..plan import Fragment
 from ..retry import RetryExhausted, RetryPolicy, first_line
 
@@ -76,6 +77,8 @@ class Source(ABC):
         """
         running = running or Running()
         table = self._guard(lambda: self._execute(fragment, params, running), fragment.text)
+        # Sources that stream stop at the cap themselves; this covers the others.
+        running.limits.check_table(table, source=self.name, fragment=fragment.text)
         return conform(table, fragment, self.name, full=self.validate_fully)
 
     def close(self) -> None:
@@ -114,13 +117,15 @@ class Source(ABC):
 
 
 class Running:
-    """One query in flight: a cancelled flag and how to interrupt what it runs now."""
+    """One query in flight: a cancelled flag, how to interrupt what it runs now, and
+    the caps on what it reads."""
 
     # An interrupt that arrives just before the engine starts its call is lost, so
     # a cancelled query's registered interrupts are repeated until its calls return.
     REPEAT_SECONDS = 0.02
 
-    def __init__(self, timeout: float | None = None):
+    def __init__(self, timeout: float | None = None, limits: Limits = UNLIMITED):
+        self.limits = limits  # the caps on each result this query reads
         self.cancelled = threading.Event()
         self.timed_out = False
         # when the query's timeout cancels it (time.monotonic()), for engines that take a timeout

@@ -222,13 +222,19 @@ class KuzuSource(Source):
             raise SourceError(self.name, f"graph database {self.path} does not exist")
         return stats
 
-    def _query(self, cypher: str, params: Mapping[str, object] | None = None, running: Running | None = None) -> pa.Table:
+    def _query(self, cypher: str, params: Mapping[str, object] | None = None, running: Running | None = None,
+               fragment: Fragment | None = None) -> pa.Table:
         running = running or Running()
         self._db(running)
         connection = self._connections.get()
         with running.on_cancel(connection.interrupt):
             result = connection.execute(cypher, dict(params or {}))
             try:
+                if fragment is not None:
+                    # Kuzu holds the whole result before it converts any of it (no
+                    # streaming): check its size before making an Arrow copy as well.
+                    running.limits.check_count(result.get_num_tuples(), fragment.types, source=self.name,
+                                               fragment=fragment.text)
                 return result.get_as_arrow()
             finally:
                 result.close()
@@ -397,7 +403,7 @@ class KuzuSource(Source):
                 f"parameters in the statement {sorted(used)} differ from the bound values {sorted(bound)}",
                 fragment=fragment.text,
             )
-        result = self._query(fragment.text, bound, running)
+        result = self._query(fragment.text, bound, running, fragment)
         return as_catalog_types(result, fragment.types, fragment.columns, self.name, fragment.text)
 
 

@@ -25,6 +25,7 @@ import pyarrow as pa
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, duckdb_readable, fits_int64_or_double, type_family, value_family
 from ..errors import ColumnTypeError, FederationError, ParameterError, QueryCancelled, SourceError, UnsupportedError
+from ..limits import Limits
 from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
 from ..retry import first_line
 from .base import Running, Source
@@ -285,7 +286,7 @@ class LanceSource(Source):
         try:
             if fragment.vector is None:
                 timeout = self._lance_timeout(running)
-                found = self._call(running, lambda stop: self._scan(fragment, params, stop, timeout))
+                found = self._call(running, lambda stop: self._scan(fragment, params, stop, timeout, running.limits))
                 return as_catalog_types(found, fragment, self.name)
             return self._search(fragment, params, running)
         except FederationError:
@@ -306,17 +307,22 @@ class LanceSource(Source):
         return " AND ".join(conditions) if conditions else None
 
     def _scan(self, fragment: LanceFragment, params: Mapping[str, object], stop: threading.Event,
-              timeout: dt.timedelta | None) -> pa.Table:
+              timeout: dt.timedelta | None, limits: Limits) -> pa.Table:
         scan = self._table(fragment.table).search()
         where = self._conditions(fragment, params)
         if where is not None:
             scan = scan.where(where)
         reader = scan.select(list(fragment.columns)).limit(fragment.limit).to_batches(timeout=timeout)
         batches = []
+        rows = nbytes = 0
         for batch in reader:
             if stop.is_set():  # the query was cancelled: no one waits for the rest
                 reader.close()
                 raise QueryCancelled("The query was cancelled")
+            rows, nbytes = rows + batch.num_rows, nbytes + batch.nbytes
+            if limits.exceeded(rows, nbytes):  # past a cap: the rest is not read (a search has top_k rows)
+                reader.close()
+                limits.check(rows, nbytes, source=self.name, fragment=fragment.text)
             batches.append(batch)
         return pa.Table.from_batches(batches, reader.schema)
 

@@ -35,9 +35,12 @@ from sqlglot import exp
 from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import ColumnTypeError, QueryCancelled, SourceError, UnsupportedError
+from ..limits import Limits
 from ..plan import Fragment, ParamRef, SqlFragment
 from ..retry import first_line
 from .base import PerThread, Running, Source, file_stats
+
+FETCH_ROWS = 65536  # rows fetched and converted to Arrow at a time by the interruptible path
 
 
 def affinity_type(declared: str) -> pa.DataType | None:
@@ -148,9 +151,14 @@ class SqliteSource(Source):
         """The fragment's rows through the stdlib driver, converted exactly to ``types``
         (default: the fragment's)."""
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
-        rows = self._fetch(fragment.text, values, running)
-        return rows_to_arrow(rows, fragment.columns, fragment.types if types is None else types, self.name,
-                             fragment=fragment.text)
+        connection = self._interruptible.get()
+        with running.on_cancel(connection.interrupt):
+            cursor = connection.execute(fragment.text, values)
+            try:
+                return fetch_arrow(cursor, fragment, fragment.types if types is None else types, running.limits,
+                                   self.name)
+            finally:
+                cursor.close()
 
     def _fetch(self, sql: str, values, running: Running | None) -> list[tuple]:
         connection = self._interruptible.get()
@@ -435,8 +443,8 @@ class SqliteSource(Source):
         types = tuple(t if t is not None else checked.get((table, c))
                       for c, t in zip(fragment.columns, fragment.types))
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
-        try:
-            result = self._connections.get().query(fragment.text, values, running)
+        try:  # batch by batch, up to the caps
+            result = self._connections.get().query(fragment.text, values, running, source=self.name)
         except Exception as exc:  # noqa: BLE001 - the driver's own error type
             if "Type mismatch" not in str(exc):
                 raise
@@ -776,10 +784,11 @@ class _Adbc:
             statement.close()
 
     def query(self, sql: str, values: Mapping[str, object] | None = None,
-              running: Running | None = None) -> pa.Table:
+              running: Running | None = None, *, source: str | None = None) -> pa.Table:
         """The result of ``sql``, read batch by batch: the driver cannot be interrupted
         (no cancel in ADBC's SQLite driver), so a cancelled query stops at the next
-        batch (1024 rows) instead."""
+        batch (1024 rows) instead; so does a result past the query's caps (``source``
+        names the SQLite source in ResultTooLarge)."""
         if not is_one_select(sql):
             raise UnsupportedError(f"The SQLite scan connection runs only one SELECT, not: {sql}")
         statement = self._manager.AdbcStatement(self._connection)
@@ -791,9 +800,13 @@ class _Adbc:
             handle, _ = statement.execute_query()
             with pa.RecordBatchReader.from_stream(handle) as reader:
                 batches = []
+                rows = nbytes = 0
                 for batch in reader:
                     if running is not None and running.cancelled.is_set():
                         raise QueryCancelled("The query was cancelled")
+                    if running is not None:
+                        rows, nbytes = rows + batch.num_rows, nbytes + batch.nbytes
+                        running.limits.check(rows, nbytes, source=source, fragment=sql)
                     batches.append(batch)
                 return pa.Table.from_batches(batches, reader.schema)
         finally:
@@ -803,6 +816,27 @@ class _Adbc:
         if self._connection is not None:
             self._connection.close()
         self._database.close()
+
+
+def fetch_arrow(cursor: sqlite3.Cursor, fragment: Fragment, types, limits: Limits, source: str) -> pa.Table:
+    """The cursor's rows as Arrow of ``types``, fetched and converted ``FETCH_ROWS`` at a
+    time, so that a result past a cap stops early and Python rows never pile up."""
+    chunks: list[pa.Table] = []
+    rows = nbytes = 0
+    while batch := cursor.fetchmany(FETCH_ROWS):
+        chunk = rows_to_arrow(batch, fragment.columns, types, source, fragment=fragment.text)
+        rows += chunk.num_rows
+        nbytes += chunk.nbytes
+        limits.check(rows, nbytes, source=source, fragment=fragment.text)
+        chunks.append(chunk)
+    if not chunks:
+        return rows_to_arrow([], fragment.columns, types, source, fragment=fragment.text)
+    if all(chunk.schema == chunks[0].schema for chunk in chunks):
+        return pa.concat_tables(chunks)
+    # A column without a known type took its type from each chunk's values (integers
+    # here, reals there): convert all rows together, as one fetch would have.
+    every = [row for chunk in chunks for row in zip(*(column.to_pylist() for column in chunk.columns))]
+    return rows_to_arrow(every, fragment.columns, types, source, fragment=fragment.text)
 
 
 def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str, *,
