@@ -41,6 +41,14 @@ class ResultCache:
         with self._lock:
             self._entries[key] = table
 
+    def counters(self, *, reset: bool = False) -> tuple[int, int]:
+        """(hits, misses) of the lookups so far; ``reset`` starts them again from zero."""
+        with self._lock:
+            counts = (self.hits, self.misses)
+            if reset:
+                self.hits = self.misses = 0
+            return counts
+
     def clear(self) -> None:
         if self._entries is not None:
             with self._lock:

@@ -18,6 +18,7 @@ from .catalog import Catalog
 from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
+from .health import Health, check
 from .limits import Limits
 from .interrupt import QueryThread
 from .parser import parse
@@ -25,6 +26,7 @@ from .plan import Plan
 from .planner import Planner
 from .result import Result
 from .sources.base import Source
+from .stats import Stats
 
 
 def make_source(config: SourceConfig) -> Source:
@@ -190,6 +192,20 @@ class Federation:
         """Cancel every query running on this federation, from any thread (Ctrl-C in
         the REPL). Each raises ``QueryCancelled``; returns how many were running."""
         return self._executor.interrupt()
+
+    # ------------------------------------------------------------ operations
+    def health(self) -> Health:
+        """Probe every source now: ok, missing, locked, corrupt or error, its data
+        version and the probe's latency (see federation/health.py). Never raises for a
+        broken source."""
+        self._check_open()
+        return check(self.sources.values())
+
+    def stats(self, *, reset: bool = False) -> Stats:
+        """Per-source query counts, rows, bytes, latency percentiles and errors, and the
+        cache's size and hit ratio, since the federation opened or the last
+        ``stats(reset=True)`` (see federation/stats.py)."""
+        return self._executor.stats.snapshot(self.sources, self.cache, reset=reset)
 
     # ------------------------------------------------------------ catalog
     def _meta(self, statement) -> pa.Table:

@@ -26,6 +26,7 @@ from .errors import CatalogError, ExecutionError, FederationError, QueryCancelle
 from .limits import UNLIMITED, Limits
 from .plan import DerivedFragment, Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
+from .stats import StatsRecorder
 
 Progress = Callable[[int, int], None]
 KEYS = "__keys"  # the parameter name a semi-join's keys are bound to (see the sources)
@@ -45,6 +46,7 @@ class Step:
     keys: int | None = None  # a semi-join: how many distinct keys the producer gave
     fragment: Fragment | None = None  # the request that ran (None: none was needed)
     bound: tuple[tuple[str, object], ...] = ()  # its native parameters with their values
+    bytes: int = 0  # Arrow bytes of a fragment's result
 
 
 def _check(running: Running) -> None:
@@ -59,6 +61,7 @@ class Executor:
         self.duck = duck
         self.cache = cache
         self.limits = limits  # caps on each fragment's result and the final result
+        self.stats = StatsRecorder()
         self._duck_lock = threading.Lock()
         self._running: set[Running] = set()
         self._running_lock = threading.Lock()
@@ -81,6 +84,11 @@ class Executor:
         ``profile``, when given, receives one ``Step`` per step run; after
         ``timeout`` seconds the query is cancelled and raises ``QueryTimeout``.
         """
+        steps = profile if profile is not None else []
+        return self.stats.observe(plan, steps, lambda: self._run_cancellable(plan, params, use_cache, progress,
+                                                                             steps, timeout))
+
+    def _run_cancellable(self, plan, params, use_cache, progress, profile, timeout):
         running = Running(timeout, self.limits)
         with self._running_lock:
             self._running.add(running)
@@ -154,7 +162,7 @@ class Executor:
             tables[i] = table
             with lock:
                 if profile is not None:
-                    profile.append(replace(step, seconds=time.perf_counter() - started))
+                    profile.append(replace(step, seconds=time.perf_counter() - started, bytes=table.nbytes))
                 finished[0] += 1
                 if progress:
                     progress(finished[0], total)

@@ -1,13 +1,23 @@
-"""Operations over the real engines: result caps and DuckDB settings."""
+"""Operations over the real engines: result caps, DuckDB settings, fed.health() and
+fed.stats()."""
 
 from __future__ import annotations
 
+import glob
+import json
+import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import federation
 from federation import ConfigError, ResultTooLarge
+from federation.stats import Latency
 
 # 1000 x 1000 x ~190 rows if nothing stopped it: far more than memory holds as Arrow.
 RUNAWAY_JOIN = "SELECT * FROM state.orders a CROSS JOIN state.orders b CROSS JOIN graph.Person c"
@@ -58,7 +68,7 @@ def test_kuzu_checks_the_row_count_before_converting(dataset):
     with federation.connect(with_settings(dataset, query={"max_rows": 10})) as fed:
         with pytest.raises(ResultTooLarge) as info:
             fed.query("SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person)"
-                      " COLUMNS (a.id AS a, b.id AS b)) g JOIN state.people p ON p.id = g.a")
+                      " COLUMNS (a.id AS a, b.id AS b)) g")
     assert info.value.source == "graph" and "MATCH" in info.value.fragment
 
 
@@ -110,3 +120,171 @@ def test_duckdb_settings_apply(dataset, tmp_path):
 def test_config_errors_name_the_setting(dataset, settings, message):
     with pytest.raises(ConfigError, match=message):
         federation.connect(with_settings(dataset, **settings))
+
+
+# ---------------------------------------------------------------- health
+
+
+def copy_stores(dataset, folder: Path) -> dict:
+    """A private copy of the dataset's three stores."""
+    folder.mkdir()
+    sources = dataset.config["sources"]
+    shutil.copy(sources["state"]["path"], folder / "state.db")
+    shutil.copy(sources["graph"]["path"], folder / "graph.kuzu")
+    shutil.copytree(sources["knowledge"]["uri"], folder / "lance")
+    return {"sources": {
+        "state": {"type": "sqlite", "path": str(folder / "state.db")},
+        "graph": {"type": "kuzu", "path": str(folder / "graph.kuzu")},
+        "knowledge": {"type": "lancedb", "uri": str(folder / "lance")},
+    }}
+
+
+def test_health_of_healthy_sources(fed):
+    health = fed.health()
+    assert health.ok and [s.name for s in health] == ["state", "graph", "knowledge"]
+    for source in health:
+        assert source.status == "ok" and source.detail == "" and source.latency_ms >= 0
+    assert health["state"].version.startswith("modified ") and health["state"].kind == "sqlite"
+    assert health["knowledge"].version == "docs v1"
+    data = json.loads(json.dumps(health.to_dict()))
+    assert data["ok"] is True and data["sources"][1]["name"] == "graph"
+
+
+def test_health_of_missing_sources(tmp_path):
+    config = {"sources": {
+        "state": {"type": "sqlite", "path": str(tmp_path / "nope.db")},
+        "graph": {"type": "kuzu", "path": str(tmp_path / "nope.kuzu")},
+        "knowledge": {"type": "lancedb", "uri": str(tmp_path / "nope")},
+    }}
+    with federation.connect(config) as fed:
+        health = fed.health()
+    assert not health.ok
+    assert [s.status for s in health] == ["missing"] * 3
+    assert "nope.db does not exist" in health["state"].detail
+    assert health["graph"].version is None
+
+
+@pytest.mark.parametrize("manifest", [b"\x00garbage" * 40, bytes(320)], ids=["garbage", "zeroed"])
+def test_health_of_corrupt_sources(dataset, tmp_path, manifest):
+    config = copy_stores(dataset, tmp_path / "stores")
+    Path(config["sources"]["state"]["path"]).write_bytes(b"not a database " * 200)
+    Path(config["sources"]["graph"]["path"]).write_bytes(b"not a graph " * 2000)
+    for path in glob.glob(str(tmp_path / "stores" / "lance" / "*" / "_versions" / "*.manifest")):
+        Path(path).write_bytes(manifest)  # zeroed: LanceDB reads it as an empty version 0
+    with federation.connect(config) as fed:
+        health = fed.health()
+        assert {s.name: s.status for s in health} == {"state": "corrupt", "graph": "corrupt", "knowledge": "corrupt"}
+        assert "not a database" in health["state"].detail
+        assert "not a valid Kuzu database" in health["graph"].detail
+        with pytest.raises(federation.SourceError):  # a query says the same thing, as an error
+            fed.query("SELECT * FROM state.people")
+
+
+def hold(script: str) -> subprocess.Popen:
+    """Run ``script`` in another process until its stdin closes; returns once it printed."""
+    proc = subprocess.Popen([sys.executable, "-c", script + "\nprint('holding', flush=True)\nsys.stdin.read()"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "holding"
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    proc.stdin.close()
+    proc.wait(timeout=60)
+
+
+def test_health_of_locked_sources(dataset, tmp_path):
+    config = copy_stores(dataset, tmp_path / "stores")
+    state, graph = config["sources"]["state"]["path"], config["sources"]["graph"]["path"]
+    sqlite_writer = hold(f"import sqlite3, sys\ndb = sqlite3.connect({state!r}, isolation_level=None)\n"
+                         "db.execute('BEGIN EXCLUSIVE')")
+    kuzu_writer = hold(f"import kuzu, sys\ndb = kuzu.Database({graph!r})")  # read-write: holds the file lock
+    try:
+        with federation.connect(config) as fed:
+            health = fed.health()
+            assert {s.name: s.status for s in health} == {"state": "locked", "graph": "locked", "knowledge": "ok"}
+            assert "database is locked" in health["state"].detail
+            assert "lock" in health["graph"].detail
+            release(sqlite_writer)
+            release(kuzu_writer)
+            assert fed.health().ok  # the same federation sees the locks go
+    finally:
+        for proc in (sqlite_writer, kuzu_writer):
+            if proc.poll() is None:
+                proc.kill()
+
+
+# ---------------------------------------------------------------- stats
+
+
+JOIN = "SELECT p.name FROM graph.Person p JOIN state.people q ON q.id = p.id"
+
+
+def test_stats_count_queries_fragments_rows_and_cache(dataset):
+    with federation.connect(dataset.config) as fed:
+        people = len(fed.query("SELECT * FROM state.people", cache=False))
+        persons = len(fed.query("SELECT id FROM graph.Person", cache=False))
+        joined = len(fed.query(JOIN, cache=False))
+        fed.stats(reset=True)
+        fed.query(JOIN)  # two fragments run
+        fed.query(JOIN)  # the whole query from the cache
+        fed.query(JOIN + " ORDER BY p.name")  # a new query: both fragments from the cache
+        fed.query(JOIN, cache=False)  # both fragments run again
+        with pytest.raises(federation.ExecutionError):
+            fed.query("SELECT CAST(p.name AS INTEGER) FROM graph.Person p JOIN state.people q ON q.id = p.id")
+        stats = fed.stats()
+    assert (stats.queries, stats.errors, stats.cancelled, stats.cached) == (5, 1, 0, 1)
+    state, graph, knowledge = stats.sources
+    assert (state.name, state.kind, graph.name, knowledge.name) == ("state", "sqlite", "graph", "knowledge")
+    assert (state.queries, state.fragments, state.cache_hits, state.rows) == (5, 2, 2, 2 * people)
+    assert (graph.queries, graph.fragments, graph.cache_hits, graph.rows) == (5, 2, 2, 2 * persons)
+    assert state.bytes > 0 and state.errors == 0  # the CAST failed in DuckDB, not in a source
+    assert state.latency.samples == 2 and state.latency.p50_ms <= state.latency.p95_ms <= state.latency.p99_ms
+    assert (knowledge.queries, knowledge.fragments, knowledge.latency.p50_ms) == (0, 0, None)
+    # lookups: whole queries 1 hit, 3 misses (the cache=False one looks nothing up);
+    # fragments 4 hits (third and fifth queries), 2 misses (the first)
+    assert (stats.cache.hits, stats.cache.misses, stats.cache.hit_ratio) == (5, 5, 0.5)
+    assert stats.cache.entries > 0 and stats.cache.bytes > 0
+    assert stats.rows == 4 * joined and stats.latency.samples == 4
+
+
+def test_stats_reset_and_errors_by_source(dataset):
+    # orders' every column is over 16 KiB; its amount column, which the timed-out query reads, is not
+    with federation.connect(with_settings(dataset, query={"max_bytes": "16KiB"})) as fed:
+        with pytest.raises(ResultTooLarge, match="source 'state'"):
+            fed.query("SELECT * FROM state.orders o JOIN graph.Person p ON p.id = o.person_id")
+        with pytest.raises(federation.QueryTimeout):
+            fed.query("SELECT COUNT(*) FROM graph.Person c CROSS JOIN state.orders a CROSS JOIN state.orders b"
+                      " WHERE a.amount + b.amount > c.age", timeout=0.3)
+        before = fed.stats(reset=True)
+        after = fed.stats()
+    assert (before.queries, before.errors, before.cancelled) == (2, 1, 1)
+    assert (before.source("state").errors, before.source("graph").errors) == (1, 0)
+    assert before.cache.misses > 0
+    assert (after.queries, after.errors, after.cache.hits, after.cache.misses) == (0, 0, 0, 0)
+    assert after.source("state").fragments == 0
+    table = before.sources_table()
+    assert table.column_names[:3] == ["source", "kind", "queries"] and table.num_rows == 3
+    assert "queries: 2 (1 failed, 1 cancelled" in before.summary()
+
+
+def test_stats_are_thread_safe(dataset):
+    with federation.connect(dataset.config) as fed:
+        def work(i: int) -> None:
+            for j in range(15):
+                fed.query("SELECT COUNT(*) FROM state.people WHERE id > $n", {"n": i * 100 + j})
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stats = fed.stats()
+    assert stats.queries == 60 and stats.source("state").queries == 60
+    assert stats.source("state").fragments == 60 and stats.latency.samples == 60
+
+
+def test_latency_percentiles_by_nearest_rank():
+    latency = Latency.of([i / 1000 for i in range(100, 0, -1)])
+    assert (latency.samples, latency.p50_ms, latency.p95_ms, latency.p99_ms) == (100, 50.0, 95.0, 99.0)
+    assert Latency.of([]).p50_ms is None
+    assert pa.Table.from_pylist([{"x": Latency.of([0.002]).p99_ms}]).column("x").to_pylist() == [2.0]

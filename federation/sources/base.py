@@ -8,6 +8,7 @@ source's module and nowhere else.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Mapping
 import pyarrow as pa
 
 from ..catalog import TableInfo, same_type
-from ..errors import ColumnTypeError, FederationError, SourceError
+from ..errors import ColumnTypeError, FederationError, SourceError, format_bytes
 from ..limits import UNLIMITED, Limits
 from ..plan import Fragment
 from ..retry import RetryExhausted, RetryPolicy, first_line
@@ -83,6 +84,29 @@ class Source(ABC):
 
     def close(self) -> None:
         """Release connections and files. Idempotent."""
+
+    # ------------------------------------------------------------ health
+    @property
+    def location(self) -> str:
+        return str(self.options.get("path") or self.options.get("uri") or "")
+
+    def import_engine(self) -> None:
+        """Import the engine's Python module (seconds, the first time), so that a
+        health probe's latency is the source's own."""
+
+    def missing(self) -> str | None:
+        """Why the source's database does not exist, or None if it does."""
+        return None
+
+    @abstractmethod
+    def probe(self) -> str:
+        """Read the source as a query would (open it, read the catalog and one row of
+        each table) and return its data version as text. Raises what the engine
+        raises; ``diagnose`` sorts that into a status of ``federation.health``."""
+
+    def diagnose(self, exc: BaseException) -> str:
+        """``"locked"``, ``"corrupt"`` or ``"error"`` for an exception ``probe`` raised."""
+        return "error"
 
     # ------------------------------------------------------------ helpers
     def _guard(self, action, what: str):
@@ -242,6 +266,21 @@ def file_stats(*paths: str) -> tuple:
         except FileNotFoundError:
             stats.append(None)
     return tuple(stats)
+
+
+def describe_files(*paths: str) -> str:
+    """A data version people can read: the latest modification time (UTC) and the
+    total size of the files that exist."""
+    stats = []
+    for path in paths:
+        try:
+            stats.append(os.stat(path))
+        except FileNotFoundError:
+            pass
+    if not stats:
+        return "no files"
+    modified = dt.datetime.fromtimestamp(max(st.st_mtime for st in stats), dt.timezone.utc)
+    return f"modified {modified.isoformat(timespec='seconds')}, {format_bytes(sum(st.st_size for st in stats))}"
 
 
 def conform(table: pa.Table, fragment: Fragment, source: str, *, full: bool = False) -> pa.Table:

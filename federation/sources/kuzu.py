@@ -27,7 +27,7 @@ from ..catalog import (HUGEINT, ColumnInfo, TableInfo, contains_type, fits_int64
 from ..errors import ColumnTypeError, SourceError, UnsupportedError
 from ..plan import CypherFragment, Fragment, ParamRef
 from ..retry import first_line
-from .base import PerThread, Running, Source, file_stats
+from .base import PerThread, Running, Source, describe_files, file_stats
 
 # Each Kuzu property type as the Arrow type a fragment returns it as (docs/types.md).
 # Where Kuzu's own Arrow export is not exact, the fragment converts: INT128 is
@@ -405,6 +405,33 @@ class KuzuSource(Source):
             )
         result = self._query(fragment.text, bound, running, fragment)
         return as_catalog_types(result, fragment.types, fragment.columns, self.name, fragment.text)
+
+    # ------------------------------------------------------------ health
+    def import_engine(self) -> None:
+        kuzu_module()
+
+    def missing(self) -> str | None:
+        if self.path is None or not self._owned:
+            return None  # the application's own database object
+        return None if self.path.exists() else f"graph database {self.path} does not exist"
+
+    def probe(self) -> str:
+        for row in self._query("CALL show_tables() RETURN *").to_pylist():
+            if row["type"] == "NODE":
+                self._query(f"MATCH (n:{quote(row['name'])}) RETURN 1 LIMIT 1")
+            elif row["type"] == "REL":
+                self._query(f"MATCH ()-[r:{quote(row['name'])}]->() RETURN 1 LIMIT 1")
+        if self.path is None:
+            return "an application's database"
+        return describe_files(str(self.path), f"{self.path}.wal")
+
+    def diagnose(self, exc: BaseException) -> str:
+        message = str(exc)
+        if "Could not set lock" in message:
+            return "locked"  # another process has the file open for writing
+        if "not a valid Kuzu database" in message or "Reading past the end of the file" in message:
+            return "corrupt"
+        return "error"
 
 
 # ---------------------------------------------------------------- exact results

@@ -150,6 +150,31 @@ class LanceSource(Source):
         # Lance appends the Rust source location: ", /root/.cargo/.../commit.rs:653:26"
         return re.sub(r",\s*\S+\.rs:\d+:\d+\s*$", "", first_line(exc))
 
+    # ------------------------------------------------------------ health
+    def import_engine(self) -> None:
+        import lancedb  # noqa: F401
+
+    def missing(self) -> str | None:
+        if "://" in self.uri or Path(self.uri).is_dir():
+            return None
+        return f"LanceDB database {self.uri} does not exist"
+
+    def probe(self) -> str:
+        versions = []
+        for name in sorted(self._table_names()):
+            table = self._table(name)
+            if table.version == 0:  # a table is created as version 1; a zeroed manifest reads as 0
+                raise _Corrupt(f"table {name!r} has no readable manifest (it reads as version 0, empty)")
+            table.search().limit(1).to_arrow()  # reads a data file, not only the manifest
+            versions.append(f"{name} v{table.version}")
+        return ", ".join(versions) or "no tables"
+
+    def diagnose(self, exc: BaseException) -> str:
+        message = str(exc)
+        if isinstance(exc, _Corrupt) or ("LanceError" in message and "ermission denied" not in message):
+            return "corrupt"  # a manifest or data file that does not read as Lance
+        return "error"
+
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
         names = tables or tuple(sorted(self._guard(self._table_names, "listing tables")))
@@ -470,6 +495,10 @@ class _Workers:
             for _ in range(self._threads):
                 self._tasks.put(None)
             self._threads = 0
+
+
+class _Corrupt(Exception):
+    """A table that opens but cannot be what LanceDB wrote (for ``diagnose``)."""
 
 
 def table_types(table: TableInfo) -> tuple[tuple[str, pa.DataType], ...]:

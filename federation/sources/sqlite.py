@@ -38,9 +38,10 @@ from ..errors import ColumnTypeError, QueryCancelled, SourceError, UnsupportedEr
 from ..limits import Limits
 from ..plan import Fragment, ParamRef, SqlFragment
 from ..retry import first_line
-from .base import PerThread, Running, Source, file_stats
+from .base import PerThread, Running, Source, describe_files, file_stats
 
 FETCH_ROWS = 65536  # rows fetched and converted to Arrow at a time by the interruptible path
+PROBE_BUSY_SECONDS = 0.5  # how long a health probe waits for another process's lock
 
 
 def affinity_type(declared: str) -> pa.DataType | None:
@@ -457,6 +458,31 @@ class SqliteSource(Source):
         # fits (the driver guessed wrong from the first rows), read them exactly.
         self.check_columns(((table, tuple(differ)),), running, fragment=fragment.text)
         return self._execute_interruptible(fragment, params, running, types)
+
+    # ------------------------------------------------------------ health
+    def missing(self) -> str | None:
+        return None if self.path.is_file() else f"database file {self.path} does not exist"
+
+    def probe(self) -> str:
+        # A new connection, waiting briefly for locks: what the next query meets now.
+        connection = sqlite3.connect(self._uri, uri=True, timeout=PROBE_BUSY_SECONDS)
+        try:
+            tables = [row[0] for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
+            for table in tables:  # a row of each table reads pages beyond the schema
+                connection.execute(f"SELECT * FROM {exp.to_identifier(table, quoted=True).sql('sqlite')} LIMIT 1"
+                                   ).fetchall()
+        finally:
+            connection.close()
+        return describe_files(str(self.path), f"{self.path}-wal")
+
+    def diagnose(self, exc: BaseException) -> str:
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return "locked"
+        if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return "corrupt"
+        return "error"
 
 
 def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
