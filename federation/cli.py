@@ -1,12 +1,13 @@
 """The ``federation`` command.
 
-Exit codes: 0 success, 1 a query or source error (printed without a traceback),
-2 a usage error.
+Exit codes: 0 success, 1 a query or source error (printed without a traceback) or an
+unhealthy source (``health``), 2 a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -58,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     describe.add_argument("table", help="SOURCE.TABLE")
     # The interactive shell (federation/repl.py).
     with_config(commands.add_parser("repl", help="an interactive shell: completion, history, meta-commands"))
+    # Operations (federation/health.py, federation/stats.py).
+    health = with_config(commands.add_parser("health", help="probe each source; exit 1 if any is unhealthy"))
+    health.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
+    stats = with_config(commands.add_parser(
+        "stats", help="run a workload and show per-source counts, latencies and the cache hit ratio"))
+    stats.add_argument("--run", type=Path, metavar="FILE",
+                       help="run the statements of FILE (separated by ';') before showing the statistics")
+    stats.add_argument("--repeat", type=int, default=1, metavar="N", help="run FILE N times (default: 1)")
+    stats.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+                       help="bind $NAME in the statements that use it, as for query")
+    stats.add_argument("--no-cache", action="store_true", help="bypass the result cache")
+    stats.add_argument("--format", choices=("table", "json"), default="table", help="output format (default: table)")
 
     demo = commands.add_parser("demo", help="build a sample multi-agent workspace and run showcase queries")
     demo.add_argument("path", nargs="?", default="federation-demo",
@@ -203,7 +216,61 @@ def _run(args) -> int:
             source, dot, table = args.table.partition(".")
             name = f'"{source}"."{table}"' if dot else f'"{source}"'
             print(_render(fed.query(f"DESCRIBE {name}").to_arrow(), "table", None))
+        elif args.command == "health":
+            return _health(fed, args.format)
+        elif args.command == "stats":
+            return _stats(fed, args)
     return 0
+
+
+def _health(fed, fmt: str) -> int:
+    from .formatting import format_table
+
+    report = fed.health()
+    if fmt == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_table(report.table(), max_rows=None, max_width=60))
+    return 0 if report.ok else 1
+
+
+def _stats(fed, args) -> int:
+    """Run the workload of ``--run`` (if any), then print the statistics; 1 if a
+    statement failed (each failure is printed to stderr, and the rest still runs)."""
+    from .formatting import format_table
+
+    if args.repeat < 1:
+        raise _Usage("--repeat must be at least 1")
+    failed = 0
+    if args.run is not None:
+        from .lexer import split_statements
+        from .parser import parse
+
+        try:
+            statements = split_statements(args.run.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _Usage(f"cannot read {args.run}: {getattr(exc, 'strerror', None) or exc}") from None
+        params = _params(args.param)
+        for _ in range(args.repeat):
+            for number, statement in enumerate(statements, 1):
+                try:
+                    used = parse(statement).parameters()
+                    fed.query(statement, {k: v for k, v in params.items() if k in used}, cache=not args.no_cache)
+                except QueryCancelled:
+                    raise
+                except FederationError as exc:
+                    failed += 1
+                    print(f"Error in statement {number} of {args.run}: {exc}", file=sys.stderr)
+    report = fed.stats()
+    if report.queries == 0:
+        print("No queries ran: statistics are kept per process. Give --run FILE to run a workload here, or use"
+              " fed.stats() or the REPL's .stats in a long-running process.", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_table(report.sources_table(), max_rows=None))
+        print(report.summary())
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -300,6 +300,8 @@ class FQLCompleter(Completer):
             yield from _matches(word, MODES, "mode")
         elif command in (".timer", ".pager") and " " not in rest:
             yield from _matches(word, ("on", "off"), "")
+        elif command == ".stats" and " " not in rest:
+            yield from _matches(word, ("reset",), "")
         elif command == ".params":
             yield from _matches(word, ("clear",), "")
         elif command == ".read":

@@ -9,6 +9,7 @@ cancel it (``Federation.interrupt``) and keep the session.
 
 from __future__ import annotations
 
+import json
 import os
 import pydoc
 import shlex
@@ -59,6 +60,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ".params": ("[NAME=VALUE ...|clear [NAME ...]]", "set, list or clear the values bound to $NAME"),
     ".read": ("FILE", "run the statements and meta-commands in a file"),
     ".pager": ("[on|off]", "show output through a pager (default off)"),
+    ".health": ("", "probe each source: ok, missing, locked or corrupt, data version, latency"),
+    ".stats": ("[reset]", "per-source queries, rows, latencies, errors; the cache hit ratio (reset: start again)"),
     ".quit": ("", "leave (also .exit or Ctrl-D)"),
     ".exit": ("", "leave"),
 }
@@ -347,6 +350,27 @@ class Shell:
                     raise _Usage(f"Expected NAME=VALUE, not {word!r}")
                 values[name] = parse_value(value)
             params.update(values)
+
+    def cmd_health(self, rest: str) -> None:
+        if rest:
+            raise _Usage("Takes no arguments")
+        # On the query thread, as queries: the probes use (and open) its connections.
+        ok, report, _ = self._run(lambda progress: self.fed.health())
+        if ok:
+            self._show_report(report.table(), report.to_dict())
+
+    def cmd_stats(self, rest: str) -> None:
+        if rest.lower() not in ("", "reset"):
+            raise _Usage(f"Expected reset or nothing, not {rest!r}")
+        report = self.fed.stats(reset=bool(rest))
+        self._show_report(report.sources_table(), report.to_dict(), report.summary())
+
+    def _show_report(self, table: "pa.Table", data: dict, summary: str = "") -> None:
+        """An operations report: JSON in json mode, else the table and a summary."""
+        if self.settings.mode == "json":
+            self.write(json.dumps(data, indent=2))
+        else:
+            self.write("\n".join(part for part in (_render(table, self.settings.mode, None), summary) if part))
 
     def cmd_read(self, rest: str) -> None:
         try:

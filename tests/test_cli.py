@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def run(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.Completed
 def test_help_lists_the_commands(workspace):
     proc = run("--help", cwd=workspace)
     assert proc.returncode == 0
-    for command in ("query", "explain", "sources", "tables", "describe", "demo"):
+    for command in ("query", "explain", "sources", "tables", "describe", "health", "stats", "demo"):
         assert command in proc.stdout
 
 
@@ -114,6 +115,44 @@ def test_demo_builds_and_runs_every_showcase_query(tmp_path):
         assert title in proc.stdout
     assert proc.stdout.count("Plan:") == len(SHOWCASE)
     assert (tmp_path / "demo" / "federation.toml").is_file()
+
+
+def test_health_exits_1_when_a_source_is_unhealthy(workspace, tmp_path):
+    config = tmp_path / "federation.toml"
+    config.write_text(f'[sources.state]\ntype = "sqlite"\npath = "{workspace / "state.db"}"\n')
+    proc = run("health", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"│ state +│ sqlite +│ ok +│ +[\d.]+ │ modified ", proc.stdout), proc.stdout
+    config.write_text(config.read_text() + '\n[sources.gone]\ntype = "sqlite"\npath = "gone.db"\n')
+    proc = run("health", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ok"] is False and [s["status"] for s in report["sources"]] == ["ok", "missing"]
+    assert "gone.db does not exist" in report["sources"][1]["detail"]
+
+
+def test_stats_runs_a_workload(workspace, tmp_path):
+    workload = tmp_path / "workload.sql"
+    workload.write_text("SELECT name FROM state.agents WHERE role = $role;\n"
+                        "SELECT COUNT(*) FROM graph.Agent a JOIN state.agents s ON s.id = a.id;\n")
+    proc = run("stats", "--run", str(workload), "--repeat", "3", "--param", "role=coder", "--format", "json",
+               cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["queries"], report["cached"], report["errors"]) == (6, 4, 0)
+    sources = {s["name"]: s for s in report["sources"]}
+    assert (sources["state"]["queries"], sources["state"]["fragments"]) == (6, 2)
+    assert (sources["graph"]["queries"], sources["graph"]["fragments"], sources["knowledge"]["queries"]) == (3, 1, 0)
+    assert sources["graph"]["latency"]["p50_ms"] > 0 and report["cache"]["hit_ratio"] > 0
+    # a failing statement is reported, the rest runs, and the exit code says so
+    workload.write_text("SELECT nmae FROM state.agents;\nSELECT COUNT(*) AS n FROM state.agents;\n")
+    proc = run("stats", "--run", str(workload), cwd=workspace)
+    assert proc.returncode == 1
+    assert f"Error in statement 1 of {workload}" in proc.stderr and "Did you mean 'name'?" in proc.stderr
+    assert re.search(r"│ state +│ sqlite +│ +1 │ +1 │", proc.stdout) and "queries: 1 (0 failed" in proc.stdout
+    # no workload: nothing ran in this process, and it says how to get figures
+    proc = run("stats", cwd=workspace)
+    assert proc.returncode == 0 and "No queries ran" in proc.stderr and "--run FILE" in proc.stderr
 
 
 def test_cli_docs_show_every_command_and_option():

@@ -4,6 +4,7 @@ the real thing driven through a pseudo-terminal (pexpect)."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -180,6 +181,8 @@ def test_complete_meta_commands(completer):
     assert complete(completer, ".describe state.ta") == ["state.tasks"]
     assert complete(completer, ".mode c") == ["csv"]
     assert complete(completer, ".explain SELECT * FROM state.aud") == ["audit_log"]
+    assert complete(completer, ".hea") == [".health"]
+    assert complete(completer, ".stats r") == ["reset"]
     assert set(COMMANDS) == set(complete(completer, "."))
 
 
@@ -272,7 +275,7 @@ def test_errors_are_the_engines_message(shell):
     assert "Error: Unknown column 'nmae' (line 1, column 8). Did you mean 'name'?" in text
     text = output(shell, "SELECT name\nFROM state.agents\nWHERE;")
     assert "3 | WHERE;\n         ^" in text and "Traceback" not in text
-    assert "Did you mean '.tables'?" in output(shell, ".tabels")
+    assert "Did you mean '.tables'" in output(shell, ".tabels")
     assert "Usage: .maxrows" in output(shell, ".maxrows -1")
 
 
@@ -290,6 +293,23 @@ def test_meta_commands(shell, tmp_path):
     assert output(shell, f".read {script}").startswith("n\n40\n(1 row")
     assert "b;" in shell.out.getvalue()
     assert "Cannot read" in output(shell, f".read {tmp_path / 'missing.fql'}")
+
+
+def test_health_and_stats(shell):
+    text = output(shell, ".health")
+    for name, kind in (("state", "sqlite"), ("graph", "kuzu"), ("knowledge", "lancedb")):
+        assert re.search(rf"│ {name} +│ {kind} +│ ok +│", text), text
+    shell.execute(".stats reset")
+    output(shell, "SELECT COUNT(*) AS n FROM graph.Agent a JOIN state.agents s ON s.id = a.id;")
+    text = output(shell, ".stats")
+    assert re.search(r"│ graph +│ kuzu +│ +1 │ +1 │", text) and "queries: 1 (0 failed" in text
+    assert "cache: " in text
+    shell.execute(".mode json")
+    assert json.loads(output(shell, ".stats reset"))["queries"] == 1
+    assert json.loads(output(shell, ".stats"))["queries"] == 0
+    assert json.loads(output(shell, ".health"))["ok"] is True
+    assert "Usage: .stats [reset]" in output(shell, ".stats everything")
+    assert "Takes no arguments. Usage: .health" in output(shell, ".health now")
 
 
 def test_explain_analyze(shell):
@@ -401,7 +421,14 @@ def test_terminal_tab_completes_a_column(terminal):
 def test_terminal_meta_command(terminal):
     text = terminal.run(".tables", r"\(13 rows\)")
     assert "audit_log" in text and "COLLABORATES_WITH" in text and "facts" in text
-    terminal.run(".tabels", r"Did you mean '\.tables'\?")
+    terminal.run(".tabels", r"Did you mean '\.tables'")
+
+
+def test_terminal_stats(terminal):
+    terminal.run("SELECT COUNT(*) AS n FROM state.agents;", r"\(1 row")
+    terminal.child.send(".sta\t")  # completes the command
+    text = terminal.run("", r"cache: \d+ entries")
+    assert re.search(r"│ state +│ sqlite +│ +1 │", text)
 
 
 def test_terminal_error_shows_the_caret(terminal):
