@@ -264,6 +264,8 @@ class Executor:
                 return running.limits.read(reader)
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, sql) from exc
+        except OSError as exc:  # DuckDB's error while the result streams arrives through Arrow
+            raise translate_duckdb_error(streamed_error(exc), sql) from exc
         finally:
             cursor.close()
 
@@ -316,6 +318,17 @@ def translate_duckdb_error(exc: duckdb.Error, sql: str) -> FederationError:
         return ExecutionError(f"DuckDB ran out of memory in the join step ({message}); raise [duckdb] memory_limit"
                               " in the configuration, or make the query smaller")
     return ExecutionError(message)
+
+
+_DUCKDB_ERRORS = {cls.__name__.lower().removesuffix("exception"): cls for cls in vars(duckdb).values()
+                  if isinstance(cls, type) and issubclass(cls, duckdb.Error)}
+
+
+def streamed_error(exc: OSError) -> duckdb.Error:
+    """The DuckDB exception behind an Arrow stream's error ("Conversion Error: ..."),
+    so that it is translated as if DuckDB had raised it."""
+    kind = str(exc).split(" Error:", 1)[0]
+    return _DUCKDB_ERRORS.get("".join(kind.split()).lower(), duckdb.Error)(str(exc))
 
 
 def duck_value(value: object) -> object:

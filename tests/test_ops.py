@@ -64,6 +64,16 @@ def test_each_source_stops_a_fragment_at_the_byte_cap(dataset, sql, source):
     assert error.fragment and "while running: " in str(error)
 
 
+def test_an_error_in_a_later_batch_is_typed(fed):
+    """DuckDB reports an error met while its result streams through Arrow (as an
+    OSError); it reaches the caller as the same typed error as any other."""
+    with pytest.raises(federation.ExecutionError, match="Could not convert string 'x'") as info:
+        # ~190,000 rows in order of k: the first 'x' comes after the first batches
+        fed.query("SELECT CAST(CASE WHEN s.k < 900000 THEN '1' ELSE 'x' END AS INTEGER) AS v FROM"
+                  " (SELECT a.id * 1000 + p.id AS k FROM state.orders a CROSS JOIN graph.Person p ORDER BY k) s")
+    assert isinstance(info.value.__cause__, OSError)  # it did arrive while streaming
+
+
 def test_kuzu_checks_the_row_count_before_converting(dataset):
     with federation.connect(with_settings(dataset, query={"max_rows": 10})) as fed:
         with pytest.raises(ResultTooLarge) as info:
