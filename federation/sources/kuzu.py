@@ -163,7 +163,7 @@ class KuzuSource(Source):
         if path is None and self._database is not None:
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
-        self._connections = PerThread(lambda: kuzu_module().Connection(self._db()))
+        self._connections = PerThread(lambda: _Connection(self._db))
         self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
@@ -228,7 +228,7 @@ class KuzuSource(Source):
         self._db(running)
         connection = self._connections.get()
         with running.on_cancel(connection.interrupt):
-            result = connection.execute(cypher, dict(params or {}))
+            result = connection.execute(cypher, dict(params or {}), self.version)
             try:
                 if fragment is not None:
                     # Kuzu holds the whole result before it converts any of it (no
@@ -432,6 +432,58 @@ class KuzuSource(Source):
         if "not a valid Kuzu database" in message or "Reading past the end of the file" in message:
             return "corrupt"
         return "error"
+
+
+class _Connection:
+    """A Kuzu connection that prepares each parameterised statement once.
+
+    Kuzu 0.11 keeps every statement a connection prepares until the connection
+    closes — including the one ``execute(text, params)`` prepares on every call:
+    about 40 KiB for a variable-length pattern, so a long-running process grew
+    without bound (found by benchmarks/soak.py). Statements are kept by text and
+    reused; they are dropped when the data version changes (the schema may have),
+    and after ``MAX_PREPARED`` preparations the connection is replaced, which frees
+    what Kuzu kept.
+    """
+
+    MAX_PREPARED = 256
+
+    def __init__(self, database):
+        self._database = database  # () -> kuzu.Database
+        self._open()
+
+    def _open(self) -> None:
+        self._connection = kuzu_module().Connection(self._database())
+        self._statements: dict[str, object] = {}
+        self._prepared = 0
+        self._version: object = None
+
+    def execute(self, cypher: str, params: dict, version):
+        if not params:
+            return self._connection.execute(cypher)  # no statement is prepared
+        current = version()
+        if current != self._version:
+            self._statements.clear()
+            self._version = current
+        statement = self._statements.get(cypher)
+        if statement is None:
+            if self._prepared >= self.MAX_PREPARED:
+                self._connection.close()
+                self._open()
+                self._version = current
+            statement = kuzu_module().PreparedStatement(self._connection, cypher)
+            if not statement.is_success():
+                raise RuntimeError(statement.get_error_message())
+            self._prepared += 1
+            self._statements[cypher] = statement
+        return self._connection.execute(statement, params)
+
+    def interrupt(self) -> None:
+        self._connection.interrupt()
+
+    def close(self) -> None:
+        self._statements.clear()
+        self._connection.close()
 
 
 # ---------------------------------------------------------------- exact results
