@@ -1,7 +1,13 @@
-"""A result cache bounded by the bytes of Arrow data it holds.
+"""A result cache bounded by the memory its entries hold.
 
 Keys carry every source's data version, so a write anywhere changes the key: an
 entry is never served for data it was not computed from; old entries age out.
+
+An entry's size is its Arrow buffers plus what holds them: the key (a plan and
+parameter values) and the table's Python and C++ objects, per column chunk.
+Counting the buffers alone, a cache of small results (a count, a few rows) held
+some 4 KiB per entry while counting 100 bytes: tens of thousands of entries, and
+memory far past ``max_bytes`` (found by benchmarks/soak.py).
 """
 
 from __future__ import annotations
@@ -13,13 +19,22 @@ from typing import Hashable
 import pyarrow as pa
 from cachetools import LRUCache
 
+ENTRY_OVERHEAD = 2048  # bytes: the key and the table's objects, measured
+CHUNK_OVERHEAD = 640  # bytes per column chunk: its ChunkedArray, Array and buffer objects
+
+
+def entry_size(table: pa.Table) -> int:
+    """The memory a cached table holds, estimated (whole buffers, even of a slice)."""
+    chunks = sum(column.num_chunks for column in table.columns)
+    return table.get_total_buffer_size() + ENTRY_OVERHEAD + CHUNK_OVERHEAD * chunks
+
 
 class ResultCache:
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._entries: LRUCache | None = (
-            LRUCache(maxsize=max_bytes, getsizeof=lambda t: max(t.nbytes, 1)) if max_bytes > 0 else None
+            LRUCache(maxsize=max_bytes, getsizeof=entry_size) if max_bytes > 0 else None
         )
         self.hits = 0
         self.misses = 0
@@ -36,7 +51,7 @@ class ResultCache:
             return table
 
     def put(self, key: Hashable, table: pa.Table) -> None:
-        if self._entries is None or table.nbytes > self.max_bytes:
+        if self._entries is None or entry_size(table) > self.max_bytes:
             return
         with self._lock:
             self._entries[key] = table

@@ -17,6 +17,7 @@ import pytest
 
 import federation
 from federation import ConfigError, ResultTooLarge
+from federation.cache import ENTRY_OVERHEAD, ResultCache, entry_size
 from federation.sources.kuzu import _Connection
 from federation.stats import Latency
 
@@ -114,6 +115,17 @@ def test_duckdb_settings_apply(dataset, tmp_path):
         with pytest.raises(federation.ExecutionError, match=r"out of memory.*raise \[duckdb\] memory_limit"):
             fed.query("SELECT a.id, b.id, COUNT(*) AS n FROM state.orders a CROSS JOIN graph.Person b"
                       " GROUP BY a.id, b.id ORDER BY n DESC LIMIT 1")
+
+
+def test_the_cache_counts_what_small_results_really_hold():
+    """Each entry costs its key and objects besides its buffers: a cache of tiny results
+    must not hold thousands of them under a bound meant for bytes."""
+    cache = ResultCache(256 * 1024)
+    for i in range(2000):
+        cache.put(("query", i), pa.table({"n": [i]}))
+    assert cache.bytes <= 256 * 1024
+    assert len(cache) <= 256 * 1024 // ENTRY_OVERHEAD < 2000
+    assert entry_size(pa.table({"n": [1]})) > ENTRY_OVERHEAD
 
 
 def test_kuzu_prepares_a_statement_once_per_connection(dataset, monkeypatch):
