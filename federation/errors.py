@@ -93,7 +93,7 @@ class ResultTooLarge(FederationError):
     ``max_bytes`` cap. Raised while the rows are read, before the rest is fetched.
 
     Carries ``setting`` (``"max_rows"`` or ``"max_bytes"``), ``limit`` (its value),
-    ``source`` and ``fragment`` (None for the query's final result).
+    ``source`` (None for DuckDB's steps) and ``fragment`` (None for the query's result).
     """
 
     def __init__(self, *, setting: str, limit: int, source: str | None = None, fragment: str | None = None):
@@ -102,7 +102,10 @@ class ResultTooLarge(FederationError):
         self.source = source
         self.fragment = fragment
         amount = f"{limit:,} rows" if setting == "max_rows" else f"{format_bytes(limit)} of Arrow data"
-        where = f"source {source!r} returned" if source is not None else "The query's result has"
+        if source is not None:
+            where = f"source {source!r} returned"
+        else:
+            where = "DuckDB returned" if fragment else "The query's result has"
         text = (f"{where} more than {amount}, the cap set by [query] {setting}. Add a LIMIT or a filter"
                 f" to the query, or raise [query] {setting} in the configuration (0 removes the cap)")
         if fragment:

@@ -201,7 +201,7 @@ class Executor:
         if isinstance(fragment, DerivedFragment):
             bound = fragment.bind(params)
             table = self.duckdb(fragment.text, {fragment_name(j): tables[j] for j in fragment.inputs},
-                                {k: duck_value(v) for k, v in bound.items()}, running)
+                                {k: duck_value(v) for k, v in bound.items()}, running, first=True)
             return table, Step(name, table.num_rows, 0.0, False, fragment=fragment, bound=tuple(bound.items()))
         if semijoin is None:
             table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
@@ -252,7 +252,9 @@ class Executor:
         return table, False
 
     def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object],
-               running: Running | None = None) -> pa.Table:
+               running: Running | None = None, *, first: bool = False) -> pa.Table:
+        """``sql`` over ``tables``; ``first``: a step that runs before the fragments that
+        need it (a DerivedFragment), not the query's result (for ResultTooLarge)."""
         cursor = self.cursor()
         running = running or Running()
         try:
@@ -261,7 +263,7 @@ class Executor:
             with running.on_cancel(cursor.interrupt):
                 # Streamed in batches up to the caps: a runaway join stops at the cap.
                 reader = cursor.sql(sql, params=dict(params) or None).to_arrow_reader(STREAM_BATCH_ROWS)
-                return running.limits.read(reader)
+                return running.limits.read(reader, fragment=sql if first else None)
         except duckdb.Error as exc:
             raise translate_duckdb_error(exc, sql) from exc
         except OSError as exc:  # DuckDB's error while the result streams arrives through Arrow

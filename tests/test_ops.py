@@ -66,6 +66,16 @@ def test_each_source_stops_a_fragment_at_the_byte_cap(dataset, sql, source):
     assert error.fragment and "while running: " in str(error)
 
 
+def test_result_too_large_says_where():
+    assert str(ResultTooLarge(setting="max_rows", limit=5, source="s", fragment="SELECT 1")).startswith(
+        "source 's' returned more than 5 rows, the cap set by [query] max_rows.")
+    assert str(ResultTooLarge(setting="max_bytes", limit=3 * 2**30)).startswith(
+        "The query's result has more than 3.0 GiB of Arrow data, the cap set by [query] max_bytes.")
+    # a DuckDB step that runs before the fragments needing it (a VECTOR_SEARCH prefilter's subquery)
+    assert str(ResultTooLarge(setting="max_rows", limit=5, fragment="SELECT id FROM __f0")).startswith(
+        "DuckDB returned more than 5 rows")
+
+
 def test_an_error_in_a_later_batch_is_typed(fed):
     """DuckDB reports an error met while its result streams through Arrow (as an
     OSError); it reaches the caller as the same typed error as any other."""
