@@ -465,7 +465,7 @@ class SqliteSource(Source):
 
     def probe(self) -> str:
         # A new connection, waiting briefly for locks: what the next query meets now.
-        connection = sqlite3.connect(self._uri, uri=True, timeout=PROBE_BUSY_SECONDS)
+        connection = read_only(sqlite3.connect(self._uri, uri=True, timeout=PROBE_BUSY_SECONDS))
         try:
             tables = [row[0] for row in connection.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
