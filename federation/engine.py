@@ -19,8 +19,8 @@ from .config import Config, SourceConfig, load, parse_timeout
 from .errors import FederationError, ParameterError, UnsupportedError
 from .executor import Executor
 from .health import Health, check
-from .limits import Limits
 from .interrupt import QueryThread
+from .limits import Limits
 from .parser import parse
 from .plan import Plan
 from .planner import Planner
