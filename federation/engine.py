@@ -61,6 +61,7 @@ class Federation:
         self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys)
         self._closed = False
         self._lock = threading.Lock()
+        self._interrupts = 0  # how many times interrupt() was called
         self._query_thread = QueryThread(self.interrupt)
         self._plans = PlanCache()
 
@@ -76,11 +77,13 @@ class Federation:
         """
         self._check_open()
         params = dict(params or {})
+        interrupted = self._since()
         statement, plan, timings = self._prepare(text, params)
         if isinstance(statement, ast.QueryStatement):
             limit = parse_timeout(timeout) if timeout is not None else self.config.timeout
             table, cached = self._interruptible(
-                lambda: self._executor.run(plan, params, use_cache=cache, progress=progress, timeout=limit))
+                lambda: self._executor.run(plan, params, use_cache=cache, progress=progress, timeout=limit,
+                                           interrupted=interrupted))
             return Result(table, cached=cached)
         if isinstance(statement, ast.Explain):
             text = self._explain(statement, params, cache, plan, timings)
@@ -191,7 +194,14 @@ class Federation:
     def interrupt(self) -> int:
         """Cancel every query running on this federation, from any thread (Ctrl-C in
         the REPL). Each raises ``QueryCancelled``; returns how many were running."""
+        with self._lock:
+            self._interrupts += 1  # first: a query still being planned sees it (see _since)
         return self._executor.interrupt()
+
+    def _since(self) -> Callable[[], bool]:
+        """For a query about to be planned: whether ``interrupt()`` was called since."""
+        start = self._interrupts
+        return lambda: self._interrupts != start
 
     # ------------------------------------------------------------ operations
     def health(self) -> Health:

@@ -77,21 +77,25 @@ class Executor:
     # ------------------------------------------------------------ running
     def run(self, plan: Plan, params: Mapping[str, object], *, use_cache: bool = True,
             progress: Progress | None = None, profile: list[Step] | None = None,
-            timeout: float | None = None) -> tuple[pa.Table, bool]:
+            timeout: float | None = None, interrupted=None) -> tuple[pa.Table, bool]:
         """The plan's result, and whether it came from the cache.
 
         ``progress(done, total)`` is called as steps (fragments, then DuckDB) finish;
         ``profile``, when given, receives one ``Step`` per step run; after
         ``timeout`` seconds the query is cancelled and raises ``QueryTimeout``.
+        ``interrupted()``, checked once the query can be interrupted, tells whether an
+        interrupt arrived earlier (while it was being planned).
         """
         steps = profile if profile is not None else []
         return self.stats.observe(plan, steps, lambda: self._run_cancellable(plan, params, use_cache, progress,
-                                                                             steps, timeout))
+                                                                             steps, timeout, interrupted))
 
-    def _run_cancellable(self, plan, params, use_cache, progress, profile, timeout):
+    def _run_cancellable(self, plan, params, use_cache, progress, profile, timeout, interrupted=None):
         running = Running(timeout, self.limits)
         with self._running_lock:
             self._running.add(running)
+        if interrupted is not None and interrupted():  # Ctrl-C while it was being planned
+            running.cancel()
         timer = None
         if timeout is not None:
             timer = threading.Timer(timeout, running.cancel, kwargs={"timed_out": True})

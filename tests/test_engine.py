@@ -517,3 +517,14 @@ def test_max_keys_zero_turns_semijoins_off(dataset):
         assert all(s is None for s in fed.plan(sql).semijoins)
     with federation.connect(dataset.config) as fed:
         assert any(s is not None for s in fed.plan(sql).semijoins)
+
+
+def test_an_interrupt_while_a_query_is_planned_cancels_it(fed):
+    """Ctrl-C can land before the query is running (still planning): it must not be lost."""
+    sql = "SELECT p.name FROM state.people p JOIN graph.Person g ON g.id = p.id"
+    plan = fed.plan(sql)
+    interrupted = fed._since()  # noqa: SLF001 - the query's start, as Federation.query takes it
+    fed.interrupt()
+    with pytest.raises(federation.QueryCancelled):
+        fed._executor.run(plan, {}, use_cache=False, interrupted=interrupted)  # noqa: SLF001
+    assert len(fed.query(sql, cache=False)) > 0  # queries started afterwards are not affected
