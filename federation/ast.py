@@ -403,3 +403,20 @@ def map_columns(expr: "Expr", change) -> "Expr":
         return dataclasses.replace(node, **changes)
 
     return fix(expr)
+
+
+def conjuncts(expr: "Expr | None") -> list["Expr"]:
+    """The AND-ed parts of a condition (none for no condition)."""
+    if expr is None:
+        return []
+    if isinstance(expr, Binary) and expr.op == "AND":
+        return conjuncts(expr.left) + conjuncts(expr.right)
+    return [expr]
+
+
+def and_all(exprs: list["Expr"]) -> "Expr | None":
+    """The conjunction of ``exprs`` (None for none): the inverse of ``conjuncts``."""
+    result = None
+    for e in exprs:
+        result = e if result is None else Binary("AND", result, e)
+    return result

@@ -24,12 +24,11 @@ from cachetools import LRUCache
 from .cache import ResultCache
 from .errors import CatalogError, ExecutionError, FederationError, QueryCancelled, QueryTimeout, UnsupportedError
 from .limits import UNLIMITED, Limits
-from .plan import DerivedFragment, Fragment, LanceFragment, Plan, fragment_name
+from .plan import KEYS, DerivedFragment, Fragment, LanceFragment, Plan, fragment_name
 from .sources.base import Running, Source
 from .stats import StatsRecorder
 
 Progress = Callable[[int, int], None]
-KEYS = "__keys"  # the parameter name a semi-join's keys are bound to (see the sources)
 POOL_SIZE = 8  # fragments of one query (and of concurrent queries) running at once
 STREAM_BATCH_ROWS = 65536  # rows per batch read from DuckDB, each checked against the caps
 

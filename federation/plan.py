@@ -19,6 +19,9 @@ from . import ast
 from .catalog import TableInfo
 
 
+KEYS = "__keys"  # the native parameter a semi-join binds its keys to (every source, the executor)
+
+
 @dataclass(frozen=True)
 class ParamRef:
     """A user ``$parameter`` whose value is bound when the plan runs."""

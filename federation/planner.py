@@ -23,10 +23,10 @@ from sqlglot import exp
 from . import ast
 from .catalog import TableInfo, find_name
 from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
+from .optimizer.tree import leaf_id, rename_leaves
 from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, Context
-from .optimizer.tree import leaf_id
 from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
                    fragment_name)
 from .sources.base import Source
@@ -253,7 +253,7 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
                 notes.append(_notes(access))
             index[access.id] = existing
             names[access.placeholder] = fragment_name(existing)
-    sql = _rename_leaves(draft.tree, names).sql(dialect="duckdb")
+    sql = rename_leaves(draft.tree, names).sql(dialect="duckdb")
     sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
     return Plan(tuple(fragments), sql, sql_params, None, params,
                 tuple(estimates), tuple(semijoins), tuple(notes))
@@ -269,7 +269,7 @@ def _leaves_of(access: Access) -> set[int]:
 def _derived(access: Access, index: dict[int, int]) -> DerivedFragment:
     leaves = _leaves_of(access)
     names = {f"__leaf{i}": fragment_name(index[i]) for i in leaves}
-    sql = _rename_leaves(access.query, names).sql(dialect="duckdb")
+    sql = rename_leaves(access.query, names).sql(dialect="duckdb")
     params = tuple(sorted({p.name for p in access.query.find_all(exp.Placeholder)}))
     return DerivedFragment("DuckDB", sql, (), tuple((p, ParamRef(p)) for p in params),
                            inputs=tuple(sorted(index[i] for i in leaves)))
@@ -295,17 +295,6 @@ def _notes(access: Access) -> tuple[str, ...]:
         order = ", ".join(f"{c}{' DESC' if d else ''}" for c, d, _ in access.order)
         notes.append(f"pushed top-n: {access.limit} rows" + (f" by {order}" if order else ""))
     return tuple(notes)
-
-
-def _rename_leaves(tree: exp.Expression, names: Mapping[str, str], real: bool = False) -> exp.Expression:
-    def rename(node):
-        if isinstance(node, exp.Table) and node.name in names:
-            new = node.copy()
-            new.set("this", exp.to_identifier(names[node.name], quoted=real))
-            return new
-        return node
-
-    return tree.transform(rename)  # a copy
 
 
 def check_parameters(query: ast.Node, params: Mapping[str, object]) -> None:
@@ -590,9 +579,9 @@ class _Build:
         self.leaves.append(leaf)
 
         pushed, kept = [], []
-        for conjunct in _conjuncts(item.where):
+        for conjunct in ast.conjuncts(item.where):
             (pushed if binder.pushable(conjunct, self.params) else kept).append(conjunct)
-        leaf.graph_where = _and_all(pushed)
+        leaf.graph_where = ast.and_all(pushed)
         for conjunct in pushed:
             binder.validate(conjunct)
 
@@ -607,7 +596,7 @@ class _Build:
             value = self.expr(column.expr, graph_scope, column_hook=column_hook, graph=binder)
             expressions.append(exp.Alias(this=value, alias=_ident(column.name)))
         wrapper = exp.select(*expressions, copy=False).from_(exp.Table(this=_ident(leaf.placeholder)), copy=False)
-        residual = _and_all(kept)
+        residual = ast.and_all(kept)
         if residual is not None:
             wrapper = wrapper.where(self.expr(residual, graph_scope, column_hook=column_hook, graph=binder), copy=False)
         if not leaf.graph_outputs:  # e.g. COLUMNS (1 AS one): still one row per match
@@ -660,12 +649,12 @@ class _Build:
         column = source.vector_column(table, requested)
         query = self._vector_query(item.query)
         static, dynamic = [], []
-        for conjunct in _conjuncts(item.prefilter):
+        for conjunct in ast.conjuncts(item.prefilter):
             if isinstance(conjunct, ast.InQuery):
                 dynamic.append(conjunct)
             else:
                 static.append(conjunct)
-        prefilter_expr = _and_all(static)
+        prefilter_expr = ast.and_all(static)
         keys = [self._prefilter_keys(c, table, scope) for c in dynamic]
         if len(keys) > 1:
             raise UnsupportedError(
@@ -918,7 +907,7 @@ class _Build:
         tagged ``meta["equi"]``: a candidate for semi-join reduction.
         """
         result = None
-        for conjunct in _conjuncts(expr):
+        for conjunct in ast.conjuncts(expr):
             outer, self._refs = self._refs, []
             try:
                 node = self.expr(conjunct, scope)
@@ -1241,21 +1230,6 @@ def _ident(name: str) -> exp.Identifier:
 def _table_alias(name: str, alias: ast.Alias | None) -> exp.TableAlias:
     columns = [_ident(c) for c in alias.columns] if alias and alias.columns else None
     return exp.TableAlias(this=_ident(name), columns=columns)
-
-
-def _conjuncts(expr: ast.Expr | None) -> list[ast.Expr]:
-    if expr is None:
-        return []
-    if isinstance(expr, ast.Binary) and expr.op == "AND":
-        return _conjuncts(expr.left) + _conjuncts(expr.right)
-    return [expr]
-
-
-def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
-    result = None
-    for e in exprs:
-        result = e if result is None else ast.Binary("AND", result, e)
-    return result
 
 
 def _canonical_columns(expr: ast.Expr, table: TableInfo) -> ast.Expr:

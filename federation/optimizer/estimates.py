@@ -67,7 +67,7 @@ def graph_rows(request, source, context: Context) -> float | None:
     fan-out (relationships per node) of each edge from there."""
     tables = context.catalog.tables(source)
     conditions: dict[str, list[ast.Expr]] = {}
-    for conjunct in _conjuncts(request.where):
+    for conjunct in ast.conjuncts(request.where):
         names = {c.table for c in conjunct.walk() if isinstance(c, ast.Column)}
         if len(names) == 1:
             conditions.setdefault(names.pop(), []).append(conjunct)
@@ -107,11 +107,3 @@ def _count(label, kind, tables, source) -> float | None:
         return source.row_count(info) if info is not None else None
     counts = [source.row_count(t) for t in tables.values() if t.kind == kind]
     return None if any(c is None for c in counts) else float(sum(counts))
-
-
-def _conjuncts(expr):
-    if expr is None:
-        return []
-    if isinstance(expr, ast.Binary) and expr.op == "AND":
-        return _conjuncts(expr.left) + _conjuncts(expr.right)
-    return [expr]

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from ..plan import Access, Draft
 from .context import Context
-from .tree import leaf_id
+from .tree import leaf_id, rename_leaves
 
 
 def push_subtrees(draft: Draft, context: Context) -> Draft:
@@ -79,16 +79,7 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
         return None
     schemas = [(a.placeholder, pa.schema([(c.name, c.type) for c in a.table.columns])) for a in accesses]
     output = context.describe(root.sql(dialect="duckdb"), schemas, context.params)
-    names = {a.placeholder: a.table.name for a in accesses}
-
-    def rename(node):
-        if isinstance(node, exp.Table) and node.name in names:
-            new = node.copy()
-            new.set("this", exp.to_identifier(names[node.name], quoted=True))
-            return new
-        return node
-
-    sql_tree = root.transform(rename)  # a copy
+    sql_tree = rename_leaves(root, {a.placeholder: a.table.name for a in accesses}, real=True)
     ident = new_id if new_id is not None else max(a.id for a in draft.accesses) + 1
     access = Access(ident, source.name, "query", columns=tuple(n for n, _ in output), query=sql_tree,
                     output=tuple(output))

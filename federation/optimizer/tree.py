@@ -20,6 +20,19 @@ def leaf_id(node: exp.Expression | None) -> int | None:
     return None
 
 
+def rename_leaves(tree: exp.Expression, names: dict[str, str], real: bool = False) -> exp.Expression:
+    """A copy of ``tree`` with the tables named in ``names`` renamed (``real``: quoted,
+    as a source's own table names are; fragment names need no quotes)."""
+    def rename(node):
+        if isinstance(node, exp.Table) and node.name in names:
+            new = node.copy()
+            new.set("this", exp.to_identifier(names[node.name], quoted=real))
+            return new
+        return node
+
+    return tree.transform(rename)
+
+
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:
     """The AND-ed parts of a condition, parentheses removed."""
     if node is None:

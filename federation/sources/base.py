@@ -35,6 +35,7 @@ class Source(ABC):
         self._lock = threading.RLock()
         self._tables: dict[str, TableInfo] | None = None
         self._tables_version: object = None
+        self._counts: dict[str, tuple[TableInfo, int]] = {}  # see row_count
         # how long to wait while another process locks the source ([retry] in the config)
         self.retry: RetryPolicy = self.options.pop("retry", None) or RetryPolicy()
 
@@ -66,6 +67,24 @@ class Source(ABC):
     @abstractmethod
     def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
         """A fragment returning ``columns`` of every row of ``table``."""
+
+    def row_count(self, table: TableInfo) -> int | None:
+        """Rows in ``table``, an estimate for the planner (None: unknown), cached per
+        data version: a TableInfo is renewed whenever the data version changes, so the
+        TableInfo the count was taken for is its version key."""
+        with self._lock:
+            cached = self._counts.get(table.name)
+            if cached is not None and cached[0] is table:
+                return cached[1]
+        count = self._count_rows(table)
+        if count is not None:
+            with self._lock:
+                self._counts[table.name] = (table, count)
+        return count
+
+    def _count_rows(self, table: TableInfo) -> int | None:
+        """The source's own, cheap count of ``table``'s rows (None: no estimate)."""
+        return None
 
     @abstractmethod
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: "Running") -> pa.Table: ...

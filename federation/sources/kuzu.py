@@ -25,7 +25,7 @@ from .. import ast
 from ..catalog import (HUGEINT, ColumnInfo, TableInfo, contains_type, fits_int64_or_double, literal_value,
                        type_family, value_family)
 from ..errors import ColumnTypeError, SourceError, UnsupportedError
-from ..plan import CypherFragment, Fragment, ParamRef
+from ..plan import KEYS, CypherFragment, Fragment, ParamRef
 from ..retry import first_line
 from .base import PerThread, Running, Source, describe_files, file_stats
 
@@ -164,7 +164,6 @@ class KuzuSource(Source):
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
         self._connections = PerThread(lambda: _Connection(self._db))
-        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _db(self, running: Running | None = None):
@@ -359,20 +358,13 @@ class KuzuSource(Source):
         # Kuzu's Python API cannot bind a UINT64 key beyond INT64's range as a parameter.
         return access.kind == "scan" and access.table.require_column(column).type != pa.uint64()
 
-    def row_count(self, table: TableInfo) -> int | None:
-        """Nodes with the label, or relationships of the type; cached per data version."""
-        # A TableInfo is renewed whenever the data version changes: it is the version key.
-        with self._lock:
-            cached = self._counts.get(table.name)
-            if cached is not None and cached[0] is table:
-                return cached[1]
+    def _count_rows(self, table: TableInfo) -> int | None:
+        """Nodes with the label, or relationships of the type."""
         pattern = f"(n:{quote(table.name)})" if table.kind == "node" else f"()-[n:{quote(table.name)}]->()"
         try:
             count = self._query(f"MATCH {pattern} RETURN count(*) AS n").column(0)[0].as_py()
         except Exception:  # noqa: BLE001 - an estimate only
             return None
-        with self._lock:
-            self._counts[table.name] = (table, count)
         return count
 
     def _render_pattern(self, pattern: ast.PathPattern, params: "_Params") -> str:
@@ -747,7 +739,6 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     return False
 
 
-KEYS = "__keys"  # the parameter a semi-join binds its keys to
 _KEY = "`__key`"  # the variable each semi-join key is UNWOUND to
 _NO_COLUMN = ColumnInfo("", None)
 

@@ -26,7 +26,7 @@ from .. import ast
 from ..catalog import ColumnInfo, TableInfo, duckdb_readable, fits_int64_or_double, type_family, value_family
 from ..errors import ColumnTypeError, FederationError, ParameterError, QueryCancelled, SourceError, UnsupportedError
 from ..limits import Limits
-from ..plan import Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
+from ..plan import KEYS, Fragment, LanceFragment, ParamRef, VectorQuery, bind_value
 from ..retry import first_line
 from .base import Running, Source
 
@@ -48,7 +48,6 @@ class LanceSource(Source):
         self._handles: dict[str, object] = {}
         self._embedder = None
         self._embedder_lock = threading.Lock()
-        self._counts: dict[str, tuple[TableInfo, int]] = {}
         self._workers: _Workers | None = None
 
     # ------------------------------------------------------------ connections
@@ -226,7 +225,7 @@ class LanceSource(Source):
     def compile_scan(self, table: TableInfo, columns: tuple[str, ...], *, filters=(), order=(),
                      limit: int | None = None, keys: str | None = None) -> Fragment:
         types = tuple(table.require_column(c).type for c in columns)
-        where = _and_all([f.expr for f in filters])
+        where = ast.and_all([f.expr for f in filters])
         text = f"{table.name}.search()"
         shown = [check_filter(where, dict(table_types(table)))] if where is not None else []
         if keys is not None:
@@ -262,19 +261,11 @@ class LanceSource(Source):
         t = access.table.require_column(column).type
         return t is not None and (pa.types.is_integer(t) or pa.types.is_string(t))
 
-    def row_count(self, table: TableInfo) -> int | None:
-        # A TableInfo is renewed whenever the data version changes: it is the version key.
-        with self._lock:
-            cached = self._counts.get(table.name)
-            if cached is not None and cached[0] is table:
-                return cached[1]
+    def _count_rows(self, table: TableInfo) -> int | None:
         try:
-            count = self._table(table.name).count_rows()
+            return self._table(table.name).count_rows()
         except Exception:  # noqa: BLE001 - an estimate only
             return None
-        with self._lock:
-            self._counts[table.name] = (table, count)
-        return count
 
     def compile_search(self, table: TableInfo, columns: tuple[str, ...], vector: VectorQuery,
                        prefilter: ast.Expr | None, keys: str | None = None) -> Fragment:
@@ -426,9 +417,6 @@ class LanceSource(Source):
             return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
 
 
-KEYS = "__keys"  # the parameter a semi-join binds its keys to
-
-
 def render_family(value: object) -> str | None:
     if isinstance(value, bool):
         return "bool"
@@ -437,13 +425,6 @@ def render_family(value: object) -> str | None:
     if isinstance(value, str):
         return "string"
     return None
-
-
-def _and_all(exprs: list[ast.Expr]) -> ast.Expr | None:
-    result = None
-    for e in exprs:
-        result = e if result is None else ast.Binary("AND", result, e)
-    return result
 
 
 WORKERS = 4  # LanceDB calls running at once per source, abandoned ones included

@@ -36,7 +36,7 @@ from .. import ast
 from ..catalog import ColumnInfo, TableInfo, fits_int64_or_double, literal_value, type_family, value_family
 from ..errors import ColumnTypeError, QueryCancelled, SourceError, UnsupportedError
 from ..limits import Limits
-from ..plan import Fragment, ParamRef, SqlFragment
+from ..plan import KEYS, Fragment, ParamRef, SqlFragment
 from ..retry import first_line
 from .base import PerThread, Running, Source, describe_files, file_stats
 
@@ -90,7 +90,6 @@ class SqliteSource(Source):
         self._connections = PerThread(self._open_adbc)
         self._interruptible = PerThread(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
-        self._counts: dict[str, tuple[TableInfo, int]] = {}
         self._checked: dict[tuple[str, str], tuple[object, pa.DataType | None]] = {}
         self._file: tuple[int, int] | None = None  # (device, inode) the connections have open
 
@@ -381,13 +380,8 @@ class SqliteSource(Source):
     def can_reduce(self, access, column: str) -> bool:
         return access.kind == "scan"
 
-    def row_count(self, table: TableInfo) -> int | None:
-        """Rows in ``table`` (an estimate for the planner), cached per data version."""
-        # A TableInfo is renewed whenever the data version changes: it is the version key.
-        with self._lock:
-            cached = self._counts.get(table.name)
-            if cached is not None and cached[0] is table:
-                return cached[1]
+    def _count_rows(self, table: TableInfo) -> int | None:
+        """Cheap enough to run while planning; views get no estimate."""
         if table.kind == "view":
             return None  # counting runs the view, for as long as it takes, while planning
         meta = self._meta_connection()
@@ -399,8 +393,6 @@ class SqliteSource(Source):
                 count = meta.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
             except sqlite3.Error:
                 return None
-        with self._lock:
-            self._counts[table.name] = (table, count)
         return count
 
     def compile_query(self, tree: exp.Expression, columns: tuple[str, ...],
@@ -878,7 +870,6 @@ def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str,
     return pa.Table.from_arrays(arrays, names=list(names))
 
 
-KEYS = "__keys"  # the parameter a semi-join binds its keys to
 
 
 # Python types (from the stdlib driver) that convert exactly into each kind of Arrow type.
