@@ -115,6 +115,7 @@ class Executor:
                 timer.cancel()
             with self._running_lock:
                 self._running.discard(running)
+            running.release()  # e.g. a Kuzu database kept open for the query
 
     def interrupt(self) -> int:
         """Cancel every query in flight; returns how many there were."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import duckdb
 import kuzu
@@ -308,13 +309,38 @@ def test_kuzu_write_through_a_shared_database_changes_the_answer(private):
     db.close()
 
 
-def test_engine_opens_kuzu_read_only(private):
+def test_kuzu_write_by_another_process_between_queries(private):
+    """The engine opens the graph read-only, and only while a query reads it: between
+    queries another process can write it, and the next query sees the write."""
+    import threading
+    import time
+
+    from federation.sources.kuzu import SharedDatabase
+
+    path = private.config["sources"]["graph"]["path"]
+    write = (f"import kuzu; db = kuzu.Database({path!r}); "
+             "kuzu.Connection(db).execute(\"CREATE (:Person {id: 999999, name: 'New'})\")")
     with federation.connect(private.config) as fed:
-        fed.query("SELECT COUNT(*) FROM graph.Person")
-        # while the engine reads the graph, a writer cannot take it (and the engine cannot write)
-        script = f"import kuzu; kuzu.Database({private.config['sources']['graph']['path']!r})"
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+        sql = "SELECT COUNT(*) AS n FROM graph.Person"
+        before = fed.query(sql).fetchall()[0][0]
+        subprocess.run([sys.executable, "-c", write], check=True, capture_output=True)
+        after = fed.query(sql)
+        assert not after.cached and after.fetchall()[0][0] == before + 1
+
+        # while a query reads the graph, a writer cannot take it
+        long = threading.Thread(target=lambda: pytest.raises(federation.QueryCancelled, fed.query,
+            "SELECT COUNT(*) FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]-{1,9}(b:Person) COLUMNS (b.id AS id)) g",
+            cache=False))
+        long.start()
+        deadline = time.monotonic() + 30
+        while not SharedDatabase.of(Path(path)).is_open and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc = subprocess.run([sys.executable, "-c", write.replace("999999", "999998")],
+                              capture_output=True, text=True)
+        fed.interrupt()
+        long.join(30)
         assert proc.returncode != 0 and "lock" in proc.stderr.lower()
+        assert fed.query(sql).fetchall()[0][0] == before + 1
 
 
 def test_cache_can_be_turned_off(private):

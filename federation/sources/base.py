@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pyarrow as pa
 
@@ -92,10 +92,13 @@ class Source(ABC):
     def execute(self, fragment: Fragment, params: Mapping[str, object], running: "Running | None" = None) -> pa.Table:
         """Run a fragment; any engine failure becomes one ``SourceError``.
 
-        ``running`` is the query's cancellation token: a source registers with it how
-        to interrupt the engine call in flight.
+        ``running`` is the query in flight: a source registers with it how to
+        interrupt the engine call, and what it keeps until the query ends (Kuzu: the
+        open database). Without one, the fragment is a query of its own.
         """
-        running = running or Running()
+        if running is None:
+            with Running() as running:
+                return self.execute(fragment, params, running)
         table = self._guard(lambda: self._execute(fragment, params, running), fragment.text)
         # Sources that stream stop at the cap themselves; this covers the others.
         running.limits.check_table(table, source=self.name, fragment=fragment.text)
@@ -160,8 +163,12 @@ class Source(ABC):
 
 
 class Running:
-    """One query in flight: a cancelled flag, how to interrupt what it runs now, and
-    the caps on what it reads."""
+    """One query in flight: a cancelled flag, how to interrupt what it runs now, the
+    caps on what it reads, and what it keeps until it ends.
+
+    Used as a context manager by whoever runs the query: leaving it releases what the
+    query kept (``keep``).
+    """
 
     # An interrupt that arrives just before the engine starts its call is lost, so
     # a cancelled query's registered interrupts are repeated until its calls return.
@@ -175,6 +182,38 @@ class Running:
         self.deadline = time.monotonic() + timeout if timeout is not None else None
         self._interrupts: list = []
         self._lock = threading.Lock()
+        self._kept: dict[object, tuple[object, Callable[[], None]]] = {}
+
+    def keep(self, key: object, acquire: Callable[[], tuple[object, Callable[[], None]]]) -> object:
+        """What ``acquire()`` returns, acquired once per query and released when it ends.
+
+        ``acquire()`` returns ``(value, release)``. A source keeps, e.g., its open
+        database this way, so that all its fragments of one query read one state and
+        the data versions checked at the end of the query are those of that state.
+        """
+        with self._lock:
+            if key in self._kept:
+                return self._kept[key][0]
+        value, release = acquire()  # may wait (a writer holds the file): not under the lock
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = (value, release)
+                return value
+        release()  # another fragment of this query acquired it meanwhile
+        return self._kept[key][0]
+
+    def release(self) -> None:
+        """Release everything the query kept. Idempotent."""
+        with self._lock:
+            kept, self._kept = list(self._kept.values()), {}
+        for _, release in reversed(kept):
+            release()
+
+    def __enter__(self) -> "Running":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def on_cancel(self, interrupt):
         """Register ``interrupt()`` for the engine call in its ``with`` block."""

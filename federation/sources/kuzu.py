@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,7 +28,7 @@ from ..catalog import (HUGEINT, ColumnInfo, TableInfo, contains_type, fits_int64
 from ..errors import ColumnTypeError, SourceError, UnsupportedError
 from ..plan import KEYS, CypherFragment, Fragment, ParamRef
 from ..retry import first_line
-from .base import PerThread, Running, Source, describe_files, file_stats
+from .base import Running, Source, describe_files, file_stats
 
 # Each Kuzu property type as the Arrow type a fragment returns it as (docs/types.md).
 # Where Kuzu's own Arrow export is not exact, the fragment converts: INT128 is
@@ -151,6 +152,60 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+class SharedDatabase:
+    """The one read-only ``kuzu.Database`` of a file in this process, open only while
+    some query reads it.
+
+    Kuzu lets one read-write process or several read-only ones open a file, and a
+    read-only ``Database`` never sees another process's later writes (it keeps the
+    catalog and statistics in memory). So the file is opened when a query needs it
+    and closed when the last query reading it ends: between queries a writer in
+    another process can take it, and the next query opens the written data. While a
+    query has it open, no other process can write, so the data (and its version)
+    cannot change under the query. One object per file: two ``Database`` objects on
+    one path in one process must be avoided, so every federation shares it.
+    """
+
+    _all: dict[str, "SharedDatabase"] = {}
+    _all_lock = threading.Lock()
+
+    @classmethod
+    def of(cls, path: Path) -> "SharedDatabase":
+        key = str(path.resolve())
+        with cls._all_lock:
+            if key not in cls._all:
+                cls._all[key] = cls(key)
+            return cls._all[key]
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._database = None
+        self._users = 0
+        self.opened = 0  # how many times the file was opened, for tests and benchmarks
+
+    def acquire(self, open_database):
+        """The open database, for one more user; ``open_database(path)`` opens it when
+        no query has it open (it raises while a writer has the file: try again)."""
+        with self._lock:
+            if self._database is None:
+                self._database = open_database(self.path)
+                self.opened += 1
+            self._users += 1
+            return self._database
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                database, self._database = self._database, None
+                database.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._database is not None
+
+
 class KuzuSource(Source):
     kind = "kuzu"
     validate_fully = True  # Kuzu's Arrow export is known to produce invalid arrays
@@ -163,38 +218,51 @@ class KuzuSource(Source):
         if path is None and self._database is not None:
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
-        self._connections = PerThread(lambda: _Connection(self._db))
+        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
-    def _db(self, running: Running | None = None):
-        with self._lock:
-            if self._database is None:
-                kuzu = kuzu_module()
-                if self.path is None or not self.path.exists():
-                    raise SourceError(self.name, f"graph database {self.path} does not exist")
-                self._database = self._retrying(lambda: self._open(kuzu), running)
-            return self._database
+    def _db(self, running: Running):
+        """The database, kept open until ``running`` (the query) ends."""
+        if self._database is not None:
+            return self._database  # the application's: always open, never closed here
+        if self.path is None or not self.path.exists():
+            raise SourceError(self.name, f"graph database {self.path} does not exist")
+        shared = SharedDatabase.of(self.path)
 
-    def _open(self, kuzu):
+        def acquire():
+            # while a writer in another process has the file: wait, per the retry policy
+            return self._retrying(lambda: shared.acquire(self._open), running), shared.release
+
+        return running.keep(shared, acquire)
+
+    def _open(self, path: str):
         # Kuzu 0.11.3 leaks a file descriptor each time an open fails on another
         # process's lock, so a lock seen in /proc/locks fails before Kuzu is asked.
-        holder = write_lock_holder(self.path)
+        holder = write_lock_holder(Path(path))
         if holder is not None:
-            raise HeldByWriter(f"Could not set lock on file {self.path}: process {holder} holds it read-write",
+            raise HeldByWriter(f"Could not set lock on file {path}: process {holder} holds it read-write",
                                holder)
         # read_only: the engine cannot change the graph it reads.
-        return kuzu.Database(str(self.path), read_only=True)
-
-    def close(self) -> None:
-        with self._lock:
-            self._connections.close()
-            if self._owned and self._database is not None:
-                self._database.close()
-                self._database = None
+        return kuzu_module().Database(path, read_only=True)
 
     # ------------------------------------------------------------ faults
     def _is_locked(self, exc: BaseException) -> bool:
-        return "Could not set lock on file" in str(exc)
+        """Whether opening failed because a writer in another process has the file now.
+
+        Kuzu refuses instead of waiting, and looks at the write-ahead log before it
+        takes its lock, so an open that races a writer fails in one of three ways:
+        "Could not set lock on file" while the writer holds it, "Couldn't replay
+        shadow pages under read-only mode" when it meets the writer's checkpoint, and
+        "Cannot open file ....wal" (or ``.shadow``) when the checkpoint removes the log
+        meanwhile. Against a writer that opens, writes and closes in a loop, two in
+        three of the opens that got past the lock met its checkpoint (1,064 of 1,601);
+        the 537 that succeeded all read a consistent state. All pass once the writer
+        is done.
+        """
+        message = str(exc).lower()
+        return ("could not set lock" in message
+                or "replay shadow pages under read-only mode" in message
+                or ("cannot open file" in message and (".wal" in message or ".shadow" in message)))
 
     def _locked_message(self, exc) -> str:
         holder = f"process {exc.last.pid}" if isinstance(exc.last, HeldByWriter) else "another process"
@@ -223,34 +291,46 @@ class KuzuSource(Source):
 
     def _query(self, cypher: str, params: Mapping[str, object] | None = None, running: Running | None = None,
                fragment: Fragment | None = None) -> pa.Table:
-        running = running or Running()
-        self._db(running)
-        connection = self._connections.get()
-        with running.on_cancel(connection.interrupt):
-            result = connection.execute(cypher, dict(params or {}), self.version)
-            try:
-                if fragment is not None:
-                    # Kuzu holds the whole result before it converts any of it (no
-                    # streaming): check its size before making an Arrow copy as well.
-                    running.limits.check_count(result.get_num_tuples(), fragment.types, source=self.name,
-                                               fragment=fragment.text)
-                return result.get_as_arrow()
-            finally:
-                result.close()
+        if running is None:
+            with Running() as running:
+                return self._query(cypher, params, running, fragment)
+        # A connection per call (~0.1 ms): it must not outlive the database, which
+        # closes when the last query reading it ends, and closing it frees the statement
+        # Kuzu prepared for the call (a connection keeps every one until it closes).
+        connection = kuzu_module().Connection(self._db(running))
+        try:
+            with running.on_cancel(connection.interrupt):
+                result = connection.execute(cypher, dict(params or {}))
+                try:
+                    if fragment is not None:
+                        # Kuzu holds the whole result before it converts any of it (no
+                        # streaming): check its size before making an Arrow copy as well.
+                        running.limits.check_count(result.get_num_tuples(), fragment.types, source=self.name,
+                                                   fragment=fragment.text)
+                    return result.get_as_arrow()
+                finally:
+                    result.close()
+        finally:
+            connection.close()
 
     def _load_tables(self) -> dict[str, TableInfo]:
+        with Running() as running:  # one opening of the database for the whole catalog
+            return self._read_tables(running)
+
+    def _read_tables(self, running: Running) -> dict[str, TableInfo]:
         tables = {}
-        for row in self._query("CALL show_tables() RETURN *").to_pylist():
+        for row in self._query("CALL show_tables() RETURN *", running=running).to_pylist():
             name, kind = row["name"], row["type"]
             if kind not in ("NODE", "REL"):
                 continue
-            info = self._query(f"CALL table_info('{_literal_name(name)}') RETURN *").to_pylist()
+            info = self._query(f"CALL table_info('{_literal_name(name)}') RETURN *", running=running).to_pylist()
             props = tuple(ColumnInfo(p["name"], kuzu_type(p["type"]), p["type"]) for p in info)
             if kind == "NODE":
                 key = next((p["name"] for p in info if p.get("primary key")), None)
                 tables[name] = TableInfo(self.name, name, "node", props, (("primary_key", key),))
             else:
-                pairs = self._query(f"CALL show_connection('{_literal_name(name)}') RETURN *").to_pylist()
+                pairs = self._query(f"CALL show_connection('{_literal_name(name)}') RETURN *",
+                                    running=running).to_pylist()
                 ends = tuple(
                     (p["source table name"], p["destination table name"],
                      p["source table primary key"], p["destination table primary key"])
@@ -408,11 +488,12 @@ class KuzuSource(Source):
         return None if self.path.exists() else f"graph database {self.path} does not exist"
 
     def probe(self) -> str:
-        for row in self._query("CALL show_tables() RETURN *").to_pylist():
-            if row["type"] == "NODE":
-                self._query(f"MATCH (n:{quote(row['name'])}) RETURN 1 LIMIT 1")
-            elif row["type"] == "REL":
-                self._query(f"MATCH ()-[r:{quote(row['name'])}]->() RETURN 1 LIMIT 1")
+        with Running() as running:  # one opening of the database for the whole probe
+            for row in self._query("CALL show_tables() RETURN *", running=running).to_pylist():
+                if row["type"] == "NODE":
+                    self._query(f"MATCH (n:{quote(row['name'])}) RETURN 1 LIMIT 1", running=running)
+                elif row["type"] == "REL":
+                    self._query(f"MATCH ()-[r:{quote(row['name'])}]->() RETURN 1 LIMIT 1", running=running)
         if self.path is None:
             return "an application's database"
         return describe_files(str(self.path), f"{self.path}.wal")
@@ -424,58 +505,6 @@ class KuzuSource(Source):
         if "not a valid Kuzu database" in message or "Reading past the end of the file" in message:
             return "corrupt"
         return "error"
-
-
-class _Connection:
-    """A Kuzu connection that prepares each parameterised statement once.
-
-    Kuzu 0.11 keeps every statement a connection prepares until the connection
-    closes — including the one ``execute(text, params)`` prepares on every call:
-    about 40 KiB for a variable-length pattern, so a long-running process grew
-    without bound (found by benchmarks/soak.py). Statements are kept by text and
-    reused; they are dropped when the data version changes (the schema may have),
-    and after ``MAX_PREPARED`` preparations the connection is replaced, which frees
-    what Kuzu kept.
-    """
-
-    MAX_PREPARED = 256
-
-    def __init__(self, database):
-        self._database = database  # () -> kuzu.Database
-        self._open()
-
-    def _open(self) -> None:
-        self._connection = kuzu_module().Connection(self._database())
-        self._statements: dict[str, object] = {}
-        self._prepared = 0
-        self._version: object = None
-
-    def execute(self, cypher: str, params: dict, version):
-        if not params:
-            return self._connection.execute(cypher)  # no statement is prepared
-        current = version()
-        if current != self._version:
-            self._statements.clear()
-            self._version = current
-        statement = self._statements.get(cypher)
-        if statement is None:
-            if self._prepared >= self.MAX_PREPARED:
-                self._connection.close()
-                self._open()
-                self._version = current
-            statement = kuzu_module().PreparedStatement(self._connection, cypher)
-            if not statement.is_success():
-                raise RuntimeError(statement.get_error_message())
-            self._prepared += 1
-            self._statements[cypher] = statement
-        return self._connection.execute(statement, params)
-
-    def interrupt(self) -> None:
-        self._connection.interrupt()
-
-    def close(self) -> None:
-        self._statements.clear()
-        self._connection.close()
 
 
 # ---------------------------------------------------------------- exact results
