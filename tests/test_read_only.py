@@ -8,6 +8,7 @@ ATTACH, writing pragmas and extension loading, and never creating a missing stor
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -95,31 +96,34 @@ def sqlite_source(dataset):
 @pytest.mark.parametrize("connection", ["catalog", "whole query"])
 @pytest.mark.parametrize("statement", ESCAPES)
 def test_sqlite_stdlib_connections_refuse_to_write(sqlite_source, connection, statement, tmp_path):
-    con = sqlite_source._meta_connection() if connection == "catalog" else sqlite_source._interruptible.get()
     evil = tmp_path / "evil.db"
-    with pytest.raises(sqlite3.DatabaseError):
-        con.execute(statement.format(evil=evil)).fetchall()
+    with contextlib.ExitStack() as stack:
+        con = (sqlite_source._meta_connection() if connection == "catalog"
+               else stack.enter_context(sqlite_source._interruptible.connection()))
+        with pytest.raises(sqlite3.DatabaseError):
+            con.execute(statement.format(evil=evil)).fetchall()
     assert not evil.exists()
 
 
 @pytest.mark.parametrize("statement", [s for s in ESCAPES if not s.startswith("SELECT")])
 def test_sqlite_scan_connection_runs_only_one_select(sqlite_source, statement, tmp_path):
     evil = tmp_path / "evil.db"
-    with pytest.raises(UnsupportedError, match="only one SELECT"):
-        sqlite_source._connections.get().query(statement.format(evil=evil))
-    with pytest.raises(UnsupportedError, match="only one SELECT"):
-        sqlite_source._connections.get().query("SELECT 1; " + statement.format(evil=evil))
+    with sqlite_source._connections.connection() as scan:
+        with pytest.raises(UnsupportedError, match="only one SELECT"):
+            scan.query(statement.format(evil=evil))
+        with pytest.raises(UnsupportedError, match="only one SELECT"):
+            scan.query("SELECT 1; " + statement.format(evil=evil))
     assert not evil.exists()
 
 
 def test_sqlite_scan_connection_is_query_only(sqlite_source):
     """ADBC takes no authorizer: below the SELECT check, SQLite itself refuses writes."""
-    scan = sqlite_source._connections.get()
-    with pytest.raises(Exception, match="readonly|read-only|query_only"):
-        scan._statement("INSERT INTO people (id, name) VALUES (100001, 'x')", update=True)
-    assert scan._statement("PRAGMA query_only").column(0).to_pylist() == [1]
-    with pytest.raises(Exception, match="not authorized"):
-        scan.query("SELECT load_extension('libevil')")
+    with sqlite_source._connections.connection() as scan:
+        with pytest.raises(Exception, match="readonly|read-only|query_only"):
+            scan._statement("INSERT INTO people (id, name) VALUES (100001, 'x')", update=True)
+        assert scan._statement("PRAGMA query_only").column(0).to_pylist() == [1]
+        with pytest.raises(Exception, match="not authorized"):
+            scan.query("SELECT load_extension('libevil')")
 
 
 def test_sqlite_reads_still_work_through_the_authorizer(sqlite_source):

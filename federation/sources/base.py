@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from typing import Callable, Mapping
 
 import pyarrow as pa
@@ -259,52 +260,59 @@ class Running:
             time.sleep(self.REPEAT_SECONDS)
 
 
-class PerThread:
-    """One connection per thread (SQLite, Kuzu and DuckDB connections are not shared
-    between threads), all closed together.
+class ConnectionPool:
+    """Connections lent to one caller at a time and kept for the next.
 
-    ``renew()`` retires every connection (the file they read was replaced): each
-    thread closes its old one the next time it asks, when it cannot be using it.
+    A connection per thread would leak one per thread that ever queried (a thread
+    per request opens a file descriptor per request, until the federation closes);
+    a pool holds as many as ever ran at once. SQLite connections may move between
+    threads as long as one thread uses them at a time.
+
+    ``renew()`` retires every connection (the file they read was replaced): idle ones
+    close at once, those in use when they come back.
     """
 
     def __init__(self, open_connection):
         self._open = open_connection
-        self._local = threading.local()
-        self._all: list = []
+        self._idle: list = []
         self._generation = 0
         self._lock = threading.Lock()
+        self._closed = False
 
-    def get(self):
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and self._local.generation != self._generation:
-            self._discard(connection)
-            connection = None
-        if connection is None:
+    @contextmanager
+    def connection(self):
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
             generation = self._generation
+        if connection is None:
             connection = self._open()
-            self._local.connection = connection
-            self._local.generation = generation
+        try:
+            yield connection
+        finally:
             with self._lock:
-                self._all.append(connection)
-        return connection
+                keep = not self._closed and generation == self._generation
+                if keep:
+                    self._idle.append(connection)
+            if not keep:  # closed or renewed while it was in use
+                _close_quietly(connection)
 
     def renew(self) -> None:
         with self._lock:
             self._generation += 1
-
-    def _discard(self, connection) -> None:
-        self._local.connection = None
-        with self._lock:
-            if connection in self._all:
-                self._all.remove(connection)
-        _close_quietly(connection)
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _close_quietly(connection)
 
     def close(self) -> None:
+        """Close the idle connections now and those in use when they come back."""
         with self._lock:
-            for connection in self._all:
-                _close_quietly(connection)
-            self._all.clear()
-            self._local = threading.local()
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            _close_quietly(connection)
+
+    def __len__(self) -> int:
+        return len(self._idle)
 
 
 def _close_quietly(connection) -> None:

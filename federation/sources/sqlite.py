@@ -38,7 +38,7 @@ from ..errors import ColumnTypeError, QueryCancelled, SourceError, UnsupportedEr
 from ..limits import Limits
 from ..plan import KEYS, Fragment, ParamRef, SqlFragment
 from ..retry import first_line
-from .base import PerThread, Running, Source, describe_files, file_stats
+from .base import ConnectionPool, Running, Source, describe_files, file_stats
 
 FETCH_ROWS = 65536  # rows fetched and converted to Arrow at a time by the interruptible path
 PROBE_BUSY_SECONDS = 0.5  # how long a health probe waits for another process's lock
@@ -87,8 +87,8 @@ class SqliteSource(Source):
         super().__init__(name, options)
         self.path = Path(str(options["path"]))
         self._uri = "file:" + urllib.parse.quote(str(self.path)) + "?mode=ro"
-        self._connections = PerThread(self._open_adbc)
-        self._interruptible = PerThread(self._open_interruptible)
+        self._connections = ConnectionPool(self._open_adbc)
+        self._interruptible = ConnectionPool(self._open_interruptible)
         self._meta: sqlite3.Connection | None = None
         self._checked: dict[tuple[str, str], tuple[object, pa.DataType | None]] = {}
         self._file: tuple[int, int] | None = None  # (device, inode) the connections have open
@@ -151,8 +151,7 @@ class SqliteSource(Source):
         """The fragment's rows through the stdlib driver, converted exactly to ``types``
         (default: the fragment's)."""
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
-        connection = self._interruptible.get()
-        with running.on_cancel(connection.interrupt):
+        with self._interruptible.connection() as connection, running.on_cancel(connection.interrupt):
             cursor = connection.execute(fragment.text, values)
             try:
                 return fetch_arrow(cursor, fragment, fragment.types if types is None else types, running.limits,
@@ -161,8 +160,7 @@ class SqliteSource(Source):
                 cursor.close()
 
     def _fetch(self, sql: str, values, running: Running | None) -> list[tuple]:
-        connection = self._interruptible.get()
-        with (running or Running()).on_cancel(connection.interrupt):
+        with self._interruptible.connection() as connection, (running or Running()).on_cancel(connection.interrupt):
             cursor = connection.execute(sql, values)
             try:
                 return cursor.fetchall()
@@ -437,7 +435,8 @@ class SqliteSource(Source):
                       for c, t in zip(fragment.columns, fragment.types))
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
         try:  # batch by batch, up to the caps
-            result = self._connections.get().query(fragment.text, values, running, source=self.name)
+            with self._connections.connection() as connection:
+                result = connection.query(fragment.text, values, running, source=self.name)
         except Exception as exc:  # noqa: BLE001 - the driver's own error type
             if "Type mismatch" not in str(exc):
                 raise
