@@ -31,6 +31,9 @@ from .stats import StatsRecorder
 Progress = Callable[[int, int], None]
 POOL_SIZE = 8  # fragments of one query (and of concurrent queries) running at once
 STREAM_BATCH_ROWS = 65536  # rows per batch read from DuckDB, each checked against the caps
+# Runs of a query while writes keep landing during it, before its last answer is
+# returned without the single-state guarantee (see docs/python.md, Consistency).
+CONSISTENT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -126,16 +129,43 @@ class Executor:
         return len(running)
 
     def _run(self, plan, params, use_cache, progress, running: Running, profile):
-        versions = {name: self._version(name, plan, running) for name in sorted(plan.sources)}
-        key = ("query", plan, freeze(params), tuple(sorted(versions.items())))
-        if use_cache:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return hit, True
+        """Run the plan over one state of its sources and cache what is known to come from it.
+
+        The data versions are read before and again after the fragments run. Equal,
+        no write landed in between, so every fragment read the state the versions
+        name (at one instant, for all sources together): the results are cached
+        under them. Different, the query runs again; a result is never cached under
+        versions it may not come from.
+        """
+        versions = self._versions(plan, running)
+        for _ in range(CONSISTENT_ATTEMPTS):
+            key = ("query", plan, freeze(params), versions)
+            if use_cache:
+                hit = self.cache.get(key)
+                if hit is not None:
+                    return hit, True
+            computed: list[tuple[Hashable, pa.Table]] = []
+            result = self._attempt(plan, params, dict(versions), use_cache, progress, running, profile, computed)
+            after = self._versions(plan, running)
+            if after == versions:
+                if use_cache:
+                    for fragment_key, table in computed:
+                        self.cache.put(fragment_key, table)
+                    self.cache.put(key, result)
+                return result, False
+            versions = after  # a write landed while the query ran
+            if profile is not None:
+                profile.clear()
+        return result, False  # the data kept changing: the last answer, not cached
+
+    def _versions(self, plan: Plan, running: Running) -> tuple[tuple[str, object], ...]:
+        return tuple((name, self._version(name, plan, running)) for name in sorted(plan.sources))
+
+    def _attempt(self, plan, params, versions, use_cache, progress, running: Running, profile, computed):
         total = len(plan.fragments) + (plan.sql is not None)
         if progress:
             progress(0, total)
-        tables = self._fragments(plan, params, versions, use_cache, running, profile, progress, total)
+        tables = self._fragments(plan, params, versions, use_cache, running, profile, progress, total, computed)
         _check(running)
         if plan.sql is None:
             result = shape(tables[0], plan.output)
@@ -147,11 +177,10 @@ class Executor:
                 profile.append(Step("DuckDB", result.num_rows, time.perf_counter() - started, False))
             if progress:
                 progress(total, total)
-        if use_cache:
-            self.cache.put(key, result)
-        return result, False
+        return result
 
-    def _fragments(self, plan, params, versions, use_cache, running, profile, progress, total) -> list[pa.Table]:
+    def _fragments(self, plan, params, versions, use_cache, running, profile, progress, total,
+                   computed) -> list[pa.Table]:
         """Every fragment's result. Fragments run concurrently on the pool, each as soon
         as the fragment whose keys it needs (a semi-join) has finished."""
         count = len(plan.fragments)
@@ -162,7 +191,7 @@ class Executor:
         def one(i: int) -> None:
             _check(running)
             started = time.perf_counter()
-            table, step = self._fragment_step(plan, i, params, tables, versions, use_cache, running)
+            table, step = self._fragment_step(plan, i, params, tables, versions, use_cache, running, computed)
             tables[i] = table
             with lock:
                 if profile is not None:
@@ -198,7 +227,7 @@ class Executor:
             raise failure
         return tables
 
-    def _fragment_step(self, plan: Plan, i: int, params, tables, versions, use_cache, running):
+    def _fragment_step(self, plan: Plan, i: int, params, tables, versions, use_cache, running, computed):
         fragment = plan.fragments[i]
         semijoin = plan.semijoin(i)
         name = fragment_name(i)
@@ -208,7 +237,7 @@ class Executor:
                                 {k: duck_value(v) for k, v in bound.items()}, running, first=True)
             return table, Step(name, table.num_rows, 0.0, False, fragment=fragment, bound=tuple(bound.items()))
         if semijoin is None:
-            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
+            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running, computed)
             return table, Step(name, table.num_rows, 0.0, hit, fragment=fragment,
                                bound=tuple(fragment.bind(params).items()))
         producer = tables[semijoin.producer]
@@ -218,12 +247,12 @@ class Executor:
                               for c, t in zip(fragment.columns, fragment.types or [None] * len(fragment.columns))})
             return table, Step(name, 0, 0.0, False, reduced=True, keys=0)
         if semijoin.max_keys is not None and len(keys) > semijoin.max_keys:
-            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running)
+            table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running, computed)
             return table, Step(name, table.num_rows, 0.0, hit, keys=len(keys), fragment=fragment,
                                bound=tuple(fragment.bind(params).items()))
         bound = {**params, KEYS: keys.to_pylist()}
         reduced = semijoin.reduced
-        table, hit = self._fragment(reduced, bound, versions[fragment.source], use_cache, running)
+        table, hit = self._fragment(reduced, bound, versions[fragment.source], use_cache, running, computed)
         return table, Step(name, table.num_rows, 0.0, hit, reduced=True, keys=len(keys), fragment=reduced,
                            bound=tuple(reduced.bind(bound).items()))
 
@@ -244,15 +273,14 @@ class Executor:
         return self.sources[source].version(tables, running)  # running: a wait for a lock ends on cancel
 
     def _fragment(self, fragment: Fragment, params, version, use_cache: bool,
-                  running: Running) -> tuple[pa.Table, bool]:
+                  running: Running, computed: list) -> tuple[pa.Table, bool]:
         key = ("fragment", fragment, freeze(fragment.bind(params)), version)
         if use_cache:
             hit = self.cache.get(key)
             if hit is not None:
                 return hit, True
         table = self.sources[fragment.source].execute(fragment, params, running)
-        if use_cache:
-            self.cache.put(key, table)
+        computed.append((key, table))  # cached once the query's versions are confirmed
         return table, False
 
     def duckdb(self, sql: str, tables: Mapping[str, pa.Table], params: Mapping[str, object],

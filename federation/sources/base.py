@@ -323,12 +323,13 @@ def _close_quietly(connection) -> None:
 
 
 def file_stats(*paths: str) -> tuple:
-    """(size, mtime_ns) of each path, None where it does not exist: part of a data version."""
+    """(inode, size, mtime, ctime) of each path, None where it does not exist: part of
+    a data version. The inode tells a replaced file from a rewritten one."""
     stats = []
     for path in paths:
         try:
             st = os.stat(path)
-            stats.append((st.st_size, st.st_mtime_ns))
+            stats.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
         except FileNotFoundError:
             stats.append(None)
     return tuple(stats)
