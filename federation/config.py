@@ -29,6 +29,7 @@ path = "state.db"            # relative paths resolve against this file's folder
 [sources.graph]
 type = "kuzu"
 path = "graph.kuzu"
+buffer_pool_size = "1GiB"    # optional: Kuzu's buffer pool while a query reads the graph
 
 [sources.knowledge]
 type = "lancedb"
@@ -56,7 +57,7 @@ SOURCE_TYPES = {
 }
 _OPTIONAL = {
     "sqlite": {"retry"},
-    "kuzu": {"database", "retry"},
+    "kuzu": {"database", "retry", "buffer_pool_size"},
     "lancedb": {"embedder"},
 }
 SECTIONS = ("sources", "cache", "query", "planner", "retry", "duckdb")
@@ -169,6 +170,8 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
             options["retry"] = parse_retry(options.get("retry", {}), f"{where}: retry", retry)
         if kind == "kuzu" and "database" in options:
             required = ()
+        if "buffer_pool_size" in options:
+            options["buffer_pool_size"] = parse_bytes(options["buffer_pool_size"], f"{where}: buffer_pool_size")
         for key in required:
             if not isinstance(options.get(key), (str, Path)):
                 raise ConfigError(f"{where}: needs {key} = \"...\"")

@@ -210,6 +210,8 @@ def test_missing_source_file(tmp_path):
         ({"sources": {"s": {"type": "sqlite", "path": "x", "pth": 1}}}, "unknown setting 'pth'"),
         ({"sources": {"my-db": {"type": "sqlite", "path": "x"}}}, "plain identifier"),
         ({"sources": {"s": {"type": "sqlite", "path": "x"}}, "cache": {"max_bytes": "lots"}}, "max_bytes"),
+        ({"sources": {"g": {"type": "kuzu", "path": "x", "buffer_pool_size": "big"}}}, "buffer_pool_size must be"),
+        ({"sources": {"s": {"type": "sqlite", "path": "x", "buffer_pool_size": 1}}}, "unknown setting"),
     ],
 )
 def test_config_errors(config, message):

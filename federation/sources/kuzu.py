@@ -242,8 +242,10 @@ class KuzuSource(Source):
         if holder is not None:
             raise HeldByWriter(f"Could not set lock on file {path}: process {holder} holds it read-write",
                                holder)
-        # read_only: the engine cannot change the graph it reads.
-        return kuzu_module().Database(path, read_only=True)
+        # read_only: the engine cannot change the graph it reads. The buffer pool is
+        # reserved at each opening, which costs more the larger it is.
+        return kuzu_module().Database(path, read_only=True,
+                                      buffer_pool_size=int(self.options.get("buffer_pool_size") or 0))
 
     # ------------------------------------------------------------ faults
     def _is_locked(self, exc: BaseException) -> bool:
