@@ -64,3 +64,20 @@ def test_a_write_between_two_fragments_is_not_mixed_into_the_answer(tmp_path):
         assert fed.query("SELECT name FROM state.people WHERE id > 230").fetchall() == [("mover two",)]
 
 
+def test_a_lancedb_table_created_again_is_not_served_from_the_cache(tmp_path):
+    """A table dropped and created again numbers its versions from 1 again: the
+    version number alone would match results cached for the old table."""
+    dataset = build_dataset(tmp_path, seed=12)
+    uri = dataset.config["sources"]["knowledge"]["uri"]
+    sql = "SELECT COUNT(*) AS n FROM knowledge.docs"
+    with federation.connect(dataset.config) as fed:
+        assert fed.query(sql).fetchall() == [(300,)]
+        subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+            import lancedb
+            db = lancedb.connect({uri!r})
+            first = db.open_table("docs").search().limit(5).to_arrow()
+            db.drop_table("docs")
+            db.create_table("docs", data=first)
+        """)], check=True)
+        again = fed.query(sql)
+        assert not again.cached and again.fetchall() == [(5,)]

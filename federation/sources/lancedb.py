@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import math
+import os
 import queue
 import re
 import threading
@@ -177,7 +178,8 @@ class LanceSource(Source):
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
         names = tables or tuple(sorted(self._guard(self._table_names, "listing tables")))
-        return tuple((name, self._table_version(name)) for name in names)
+        # the version first: it names a dropped table; then the folder of the open handle
+        return tuple((name, self._table_version(name), folder_identity(self._table(name))) for name in names)
 
     def _table_version(self, name: str) -> int:
         what = f"reading the version of table {name!r}"
@@ -415,6 +417,26 @@ class LanceSource(Source):
                 except ValueError as exc:
                     raise UnsupportedError(f"Source {self.name!r}: {exc}") from None
             return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
+
+
+def folder_identity(table) -> tuple[int, int] | None:
+    """The inode and ctime of a local table's folder, part of its data version.
+
+    A table dropped and created again (by any process) numbers its versions from 1
+    again, so its version alone could repeat one that results were cached under; its
+    folder is a new one. Tables behind a URI scheme (object stores) have no folder
+    to ask.
+    """
+    uri = str(getattr(table, "uri", "") or "")
+    if uri.startswith("file://"):
+        uri = uri[len("file://"):]
+    if not uri or "://" in uri:
+        return None
+    try:
+        st = os.stat(uri)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_ctime_ns)
 
 
 def render_family(value: object) -> str | None:
