@@ -4,9 +4,8 @@ Python delivers a signal only between bytecodes, so a native engine call on the
 main thread would ignore Ctrl-C until it returned. The work runs on a helper thread
 while the caller waits, and Ctrl-C there becomes the engines' interrupt.
 
-The helper is one long-lived thread per federation: sources keep a connection per
-thread, so a fresh thread per query would open (and keep) fresh connections each
-time. The wait is on a Future, not ``Thread.join``: in CPython 3.11 a
+The helper is one long-lived thread per federation, not a fresh thread per query.
+The wait is on a Future, not ``Thread.join``: in CPython 3.11 a
 KeyboardInterrupt that lands inside ``join()`` leaves ``is_alive()`` False while the
 thread still runs.
 """
