@@ -5,8 +5,10 @@ The pipeline reads in one function (``Federation._run``): parse -> plan -> execu
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -43,6 +45,35 @@ def make_source(config: SourceConfig) -> Source:
     return LanceSource(config.name, config.options)
 
 
+# Seconds close() waits for calls in flight in other threads (their queries are
+# cancelled; a LanceDB call or planning in progress finishes first).
+CLOSE_WAIT = 10.0
+
+
+def _in_use(method):
+    """Count a public call while it runs: ``close()`` cancels and waits for the calls
+    in flight before it closes the connections they use (closing DuckDB under a
+    running query failed with DuckDB's own errors in both threads)."""
+
+    @functools.wraps(method)
+    def counted(self: "Federation", *args, **kwargs):
+        me = threading.get_ident()
+        with self._lock:
+            if self._closed:
+                raise FederationError("This federation is closed; connect again")
+            self._calls[me] += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            with self._lock:
+                self._calls[me] -= 1
+                if not self._calls[me]:
+                    del self._calls[me]
+                self._lock.notify_all()
+
+    return counted
+
+
 def connect(config: str | Path | Mapping[str, Any]) -> "Federation":
     """Open a federation from a TOML file path or a dict of the same structure."""
     return Federation(load(config))
@@ -60,12 +91,14 @@ class Federation:
         self._executor = Executor(self.sources, self._duck, self.cache, Limits(config.max_rows, config.max_bytes))
         self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys)
         self._closed = False
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._interrupts = 0  # how many times interrupt() was called
+        self._calls: Counter = Counter()  # calls in flight, by thread: close() waits for them
         self._query_thread = QueryThread(self.interrupt)
         self._plans = PlanCache()
 
     # ------------------------------------------------------------ queries
+    @_in_use
     def query(self, text: str, params: Mapping[str, object] | None = None, *, cache: bool = True,
               progress: Callable[[int, int], None] | None = None, timeout: float | None = None) -> Result:
         """Run one FQL statement; ``$name`` parameters are bound from ``params``.
@@ -75,7 +108,6 @@ class Federation:
         ``timeout`` (seconds; default: the configuration's ``[query] timeout``)
         cancels it with ``QueryTimeout``.
         """
-        self._check_open()
         params = dict(params or {})
         interrupted = self._since()
         statement, plan, timings = self._prepare(text, params)
@@ -94,18 +126,19 @@ class Federation:
             raise ParameterError(f"{_STATEMENT_NAMES[type(statement)]} takes no parameters")
         return Result(self._meta(statement))
 
+    @_in_use
     def plan(self, text: str, params: Mapping[str, object] | None = None) -> Plan:
         """The plan of a query, without running it.
 
         Parameters without a value are allowed here: they are planned for as values
         of unknown type, so the plan can differ once they are bound.
         """
-        self._check_open()
         statement, plan, _ = self._prepare(text, dict(params or {}), unbound_ok=True)
         if plan is None:
             raise UnsupportedError("Only queries have a plan")
         return plan
 
+    @_in_use
     def explain(self, text: str, params: Mapping[str, object] | None = None, *, analyze: bool = False,
                 cache: bool = True, format: str = "text") -> str:
         """The plan tree, with each fragment's exact Cypher / SQL / LanceDB request,
@@ -116,7 +149,6 @@ class Federation:
         the parse, plan and execute times. ``format="json"`` gives the same as one
         JSON document, for tools.
         """
-        self._check_open()
         if format not in ("text", "json"):
             raise ParameterError(f"explain format must be 'text' or 'json', not {format!r}")
         params = dict(params or {})
@@ -204,11 +236,11 @@ class Federation:
         return lambda: self._interrupts != start
 
     # ------------------------------------------------------------ operations
+    @_in_use
     def health(self) -> Health:
         """Probe every source now: ok, missing, locked, corrupt or error, its data
         version and the probe's latency (see federation/health.py). Never raises for a
         broken source."""
-        self._check_open()
         return check(self.sources.values())
 
     def stats(self, *, reset: bool = False) -> Stats:
@@ -236,20 +268,28 @@ class Federation:
 
     # ------------------------------------------------------------ lifecycle
     def close(self) -> None:
+        """Close every source connection. Queries running in other threads are cancelled
+        (they raise ``QueryCancelled``) and waited for, up to ``CLOSE_WAIT`` seconds,
+        before anything they use is closed; calls after this raise ``FederationError``."""
+        me = threading.get_ident()
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+        deadline = time.monotonic() + CLOSE_WAIT
+        while True:
+            self.interrupt()  # again each time: a call may have been planning the last time
+            with self._lock:
+                if not any(thread != me for thread in self._calls) or time.monotonic() > deadline:
+                    break
+                self._lock.wait(0.05)
+        with self._lock:
             self._query_thread.close()
             self._executor.close()
             for source in self.sources.values():
                 source.close()
             self.cache.clear()
             self._duck.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise FederationError("This federation is closed; connect again")
 
     def __enter__(self) -> "Federation":
         return self
