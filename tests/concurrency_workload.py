@@ -5,6 +5,7 @@ process that runs it; running the workload in a child process turns that into a
 failed test with a traceback on stderr instead of a lost test run.
 
     python concurrency_workload.py threads ROOT     8 threads x 500 queries on one federation
+    python concurrency_workload.py close ROOT       close a federation while threads query it
     python concurrency_workload.py interleave ROOT  writes from another process vs reads
     python concurrency_workload.py other ROOT       that other process: applies writes and
                                                    computes fresh answers, driven over a pipe
@@ -198,6 +199,57 @@ def run_threads(root: Path, threads: int, per_thread: int, seed: int) -> int:
         print(problem)
     print("RESULT " + json.dumps(summary), flush=True)
     return 1 if problems or counts["queries"] != threads * per_thread else 0
+
+
+def run_close(root: Path, trials: int, seed: int) -> int:
+    """Close a federation while 4 threads query it: close() returns, every thread stops
+    with an answer or a FederationError (never an engine's own exception), no crash."""
+    import federation
+
+    cases = [(text, params) for text, options in THREAD_QUERIES for params in options]
+    problems: list[str] = []
+    counts: dict[str, int] = {}
+    lock = threading.Lock()
+    rng = random.Random(seed)
+    for trial in range(trials):
+        fed = federation.connect(config(root))
+        busy, stop = threading.Event(), threading.Event()
+
+        def work(worker: int) -> None:
+            local = random.Random(seed * 1000 + trial * 10 + worker)
+            while not stop.is_set():
+                text, params = local.choice(cases)
+                try:
+                    fed.query(text, params, cache=local.random() < 0.5)
+                    outcome_name = "answered"
+                except federation.FederationError as exc:
+                    outcome_name = type(exc).__name__ + (" (closed)" if "closed" in str(exc) else "")
+                except Exception:  # noqa: BLE001 - an engine's own exception reached the caller
+                    outcome_name = "unexpected"
+                    with lock:
+                        problems.append(f"trial {trial}: {traceback.format_exc()}")
+                with lock:
+                    counts[outcome_name] = counts.get(outcome_name, 0) + 1
+                busy.set()
+
+        pool = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+        for thread in pool:
+            thread.start()
+        busy.wait(60)
+        time.sleep(rng.uniform(0, 0.3))
+        try:
+            fed.close()
+        except Exception:  # noqa: BLE001 - close() must not fail
+            problems.append(f"trial {trial}: close() raised {traceback.format_exc()}")
+        stop.set()
+        for thread in pool:
+            thread.join(60)
+            if thread.is_alive():
+                problems.append(f"trial {trial}: a thread still runs 60 s after close()")
+    for problem in problems[:10]:
+        print(problem)
+    print("RESULT " + json.dumps({"trials": trials, "outcomes": counts, "problems": len(problems)}), flush=True)
+    return 1 if problems else 0
 
 
 # ---------------------------------------------------------------- writes vs reads
@@ -542,6 +594,9 @@ def main(argv: list[str]) -> int:
         return run_threads(root, int(os.environ.get("FQL_THREADS", "8")),
                            int(os.environ.get("FQL_QUERIES_PER_THREAD", "500")),
                            int(os.environ.get("FQL_CONCURRENCY_SEED", "6")))
+    if mode == "close":
+        return run_close(root, int(os.environ.get("FQL_CLOSE_TRIALS", "10")),
+                         int(os.environ.get("FQL_CONCURRENCY_SEED", "8")))
     if mode == "interleave":
         return run_interleave(root, int(os.environ.get("FQL_INTERLEAVINGS", "1000")),
                               int(os.environ.get("FQL_CONCURRENCY_SEED", "7")))

@@ -52,6 +52,15 @@ def test_one_federation_serves_many_threads(tmp_path):
     print(json.dumps(result))
 
 
+def test_closing_while_threads_query(tmp_path):
+    """close() while 4 threads query (10 times): it returns, and the threads get
+    answers or FederationErrors (cancelled, closed), never DuckDB's own errors."""
+    build_dataset(tmp_path, seed=8)
+    result = run_workload("close", tmp_path, FQL_CLOSE_TRIALS=10)
+    assert result["problems"] == 0 and result["outcomes"].get("FederationError (closed)", 0) > 0
+    print(json.dumps(result))
+
+
 def test_no_stale_answers_while_another_process_writes(tmp_path):
     """Random interleavings of writes by another process (SQLite insert, update and
     delete; LanceDB add, delete, update and compaction; Kuzu create, set and delete,
