@@ -113,7 +113,8 @@ class SqliteSource(Source):
         self._file = identity
 
     def _meta_connection(self) -> sqlite3.Connection:
-        """A stdlib connection for the catalog and PRAGMA data_version."""
+        """A stdlib connection for the catalog and PRAGMA data_version, used only under
+        the source's lock (see ``row_count``)."""
         if self._meta is None:
             self._require_file()
             # timeout=0: a lock is waited for by the retry policy, which a cancel ends
@@ -382,15 +383,18 @@ class SqliteSource(Source):
         """Cheap enough to run while planning; views get no estimate."""
         if table.kind == "view":
             return None  # counting runs the view, for as long as it takes, while planning
-        meta = self._meta_connection()
         quoted = _quote(table.name)
-        try:  # the largest rowid: O(log n), exact unless rows were deleted
-            count = meta.execute(f"SELECT max(_rowid_) FROM {quoted}").fetchone()[0] or 0
-        except sqlite3.Error:  # a WITHOUT ROWID table (or locked: no estimate, no wait)
-            try:
-                count = meta.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
-            except sqlite3.Error:
-                return None
+        # A pooled connection, not the catalog's: two threads on one sqlite3 connection
+        # can deadlock (one holds the GIL waiting for SQLite's mutex, the other holds
+        # the mutex waiting for the GIL), and that one is used under the source's lock.
+        with self._interruptible.connection() as connection:
+            try:  # the largest rowid: O(log n), exact unless rows were deleted
+                count = connection.execute(f"SELECT max(_rowid_) FROM {quoted}").fetchone()[0] or 0
+            except sqlite3.Error:  # a WITHOUT ROWID table (or locked: no estimate, no wait)
+                try:
+                    count = connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+                except sqlite3.Error:
+                    return None
         return count
 
     def compile_query(self, tree: exp.Expression, columns: tuple[str, ...],
