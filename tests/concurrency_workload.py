@@ -31,7 +31,7 @@ from pathlib import Path
 
 faulthandler.enable()
 
-HANG_SECONDS = float(os.environ.get("FQL_WORKLOAD_HANG_SECONDS", "900"))
+HANG_SECONDS = float(os.environ.get("FQL_WORKLOAD_HANG_SECONDS", "600"))
 
 # The same small, deterministic vector the reads search near and the writes add near.
 DIM = 8
@@ -111,6 +111,7 @@ THREAD_QUERIES = [
 
 
 CHURN_THREADS = 100
+COLD_STARTS = 20
 
 
 def kuzu_openings(root: Path) -> int:
@@ -129,10 +130,12 @@ def run_threads(root: Path, threads: int, per_thread: int, seed: int) -> int:
 
     cases = [(text, params) for text, options in THREAD_QUERIES for params in options]
     started = time.perf_counter()
+    with federation.connect(config(root)) as single:  # the single-threaded answers, uncached
+        expected = [outcome(single, text, params, cache=False) for text, params in cases]
+    phases = {"expected": time.perf_counter() - started}
+    # The threads start on a new federation: nothing is cached or opened yet, so they
+    # also race to read catalogs, row counts and versions, and to open connections.
     with federation.connect(config(root)) as fed:
-        # the single-threaded answers, uncached
-        expected = [outcome(fed, text, params, cache=False) for text, params in cases]
-        phases = {"expected": time.perf_counter() - started}
         problems: list[str] = []
         counts = {"queries": 0, "cached": 0}
         lock = threading.Lock()
@@ -166,6 +169,30 @@ def run_threads(root: Path, threads: int, per_thread: int, seed: int) -> int:
             thread.join()
         phases["threads"] = time.perf_counter() - started - sum(phases.values())
 
+        # Cold starts: a new federation, and 8 threads asking it at the same moment,
+        # so that they race through everything a source opens or reads on first use.
+        for start in range(COLD_STARTS):
+            cold = federation.connect(config(root))
+            together = threading.Barrier(threads)
+            rng = random.Random(seed * 7919 + start)
+            picks = [rng.randrange(len(cases)) for _ in range(threads)]
+
+            def first_query(worker: int) -> None:
+                together.wait()
+                got = outcome(cold, *cases[picks[worker]], cache=True)
+                if not same(got, expected[picks[worker]]):
+                    with lock:
+                        problems.append(f"cold start {start}, thread {worker}: {cases[picks[worker]]}\n"
+                                        f"  expected {show(expected[picks[worker]])}\n  got      {show(got)}")
+
+            starters = [threading.Thread(target=first_query, args=(w,)) for w in range(threads)]
+            for thread in starters:
+                thread.start()
+            for thread in starters:
+                thread.join()
+            cold.close()
+        phases["cold starts"] = time.perf_counter() - started - sum(phases.values())
+
         # Threads that come and go (a thread per request): the connections they used
         # must be reused, not kept open per thread until the federation closes.
         churn_cases = [i for i, (text, _) in enumerate(cases) if "state." in text or "graph." in text]
@@ -191,7 +218,8 @@ def run_threads(root: Path, threads: int, per_thread: int, seed: int) -> int:
             problems.append(f"{CHURN_THREADS} short-lived threads, one query each, left {grown} more file "
                             f"descriptors open ({descriptors[len(churn_cases) - 1]} -> {descriptors[-1]})")
     summary = {"threads": threads, "queries": counts["queries"], "cache_hits": counts["cached"],
-               "distinct": len(cases), "churn_threads": CHURN_THREADS, "descriptors_grown": grown,
+               "distinct": len(cases), "cold_starts": COLD_STARTS, "churn_threads": CHURN_THREADS,
+               "descriptors_grown": grown,
                "kuzu_opened": kuzu_openings(root), "problems": len(problems),
                "seconds": round(time.perf_counter() - started, 2),
                "phases": {name: round(seconds, 2) for name, seconds in phases.items()}}
