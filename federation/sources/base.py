@@ -249,14 +249,17 @@ class Running:
     def _interrupt_until_idle(self) -> None:
         while True:
             with self._lock:
-                interrupts = list(self._interrupts)
-            if not interrupts:
-                return
-            for interrupt in interrupts:
-                try:
-                    interrupt()
-                except Exception:  # noqa: BLE001 - the call may have finished meanwhile
-                    pass
+                if not self._interrupts:
+                    return
+                # Under the lock, which a call takes to leave its ``on_cancel`` block: its
+                # connection is never interrupted once it is closed (Kuzu's last for one
+                # call) or lent to another query (SQLite's are pooled). Interrupting only
+                # sets a flag in each engine; it does not wait.
+                for interrupt in list(self._interrupts):
+                    try:
+                        interrupt()
+                    except Exception:  # noqa: BLE001 - the call may have finished meanwhile
+                        pass
             time.sleep(self.REPEAT_SECONDS)
 
 
