@@ -22,7 +22,8 @@ from datagen import build_dataset
 WORKLOAD = Path(__file__).with_name("concurrency_workload.py")
 # The counts are 8 x 500 queries and 1,000 interleavings. `make test` runs
 # 100 interleavings: each costs a new federation in the other process, and the graph
-# opened again after a write (~0.5 s at a load of 6 on 2 cores; the 1,000 took 287 s).
+# opened again after a write. On 2 cores, 100 took 19 s at a load of 2 (the threads
+# test 23 s); 1,000 took 180 s at a load of 2 to 3 and 287 s at a load of 6.
 THREADS = int(os.environ.get("FQL_THREADS", "8"))
 QUERIES_PER_THREAD = int(os.environ.get("FQL_QUERIES_PER_THREAD", "500"))
 INTERLEAVINGS = int(os.environ.get("FQL_INTERLEAVINGS", "100"))  # FQL_INTERLEAVINGS=1000: the full run
