@@ -218,7 +218,6 @@ class KuzuSource(Source):
         if path is None and self._database is not None:
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
-        self._counts: dict[str, tuple[TableInfo, int]] = {}
 
     # ------------------------------------------------------------ connections
     def _db(self, running: Running):
