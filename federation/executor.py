@@ -214,8 +214,11 @@ class Executor:
                 if error is not None:
                     if failure is None:
                         failure = error
-                        running.failed = True
-                        running.cancel()  # stop the others; the first error is the answer
+                        # a fragment stopped by a timeout or an interrupt fails as well:
+                        # then the cancellation, not its error, is the answer
+                        if not running.cancelled.is_set():
+                            running.failed = True
+                            running.cancel()  # stop the others; the first error is the answer
                     continue
                 if failure is None:
                     for j, needs in list(waiting.items()):
