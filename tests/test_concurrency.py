@@ -141,3 +141,41 @@ def test_a_lancedb_table_created_again_is_not_served_from_the_cache(tmp_path):
         """)], check=True)
         again = fed.query(sql)
         assert not again.cached and again.fetchall() == [(5,)]
+
+
+def test_every_lancedb_write_changes_the_data_version(tmp_path):
+    """A local LanceDB database's version is read from its folders (a stat, not
+    LanceDB's version check): each kind of write, from another process, must change
+    it, and a table created or dropped must change the version of the whole database
+    (the list of tables)."""
+    dataset = build_dataset(tmp_path, seed=13)
+    uri = dataset.config["sources"]["knowledge"]["uri"]
+    writes = {
+        "add": 'db.open_table("docs").add(db.open_table("docs").search().limit(2).to_arrow())',
+        "delete": 'db.open_table("docs").delete("id < 5")',
+        "update": 'db.open_table("docs").update(where="id = 7", values={"title": "renamed"})',
+        "create another": 'db.create_table("extra", data=db.open_table("docs").search().limit(3).to_arrow())',
+        "recreate": ('t = db.open_table("docs").search().limit(4).to_arrow(); db.drop_table("docs");'
+                     ' db.create_table("docs", data=t)'),
+        "drop another": 'db.drop_table("extra")',
+    }
+    with federation.connect(dataset.config) as fed:
+        source = fed.sources["knowledge"]
+        seen_table, seen_all = [source.version(("docs",))], [source.version()]
+        for name, code in writes.items():
+            subprocess.run([sys.executable, "-c", f"import lancedb; db = lancedb.connect({uri!r}); {code}"],
+                           check=True)
+            table, everything = source.version(("docs",)), source.version()
+            assert everything not in seen_all, name
+            if name in ("create another", "drop another"):
+                assert table == seen_table[-1], name  # another table's change is not this one's
+            else:
+                assert table not in seen_table, name
+            seen_table.append(table)
+            seen_all.append(everything)
+            # and the engine answers from the new data
+            count = fed.query("SELECT COUNT(*) FROM knowledge.docs").fetchall()[0][0]
+            expected = subprocess.run([sys.executable, "-c", f"import lancedb; print(lancedb.connect({uri!r})"
+                                       '.open_table("docs").count_rows())'],
+                                      check=True, capture_output=True, text=True).stdout.strip()
+            assert count == int(expected), name

@@ -10,6 +10,7 @@ vectors, so the top-k rows carry exactly LanceDB's definition of the distance
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import datetime as dt
 import math
 import os
@@ -50,6 +51,7 @@ class LanceSource(Source):
         self._embedder = None
         self._embedder_lock = threading.Lock()
         self._workers: _Workers | None = None
+        self._listed: tuple[object, tuple[str, ...]] | None = None  # (folder stamp, names): see _names
 
     # ------------------------------------------------------------ connections
     def _connect(self):
@@ -86,6 +88,7 @@ class LanceSource(Source):
         with self._lock:
             self._handles.clear()
             self._db = None
+            self._listed = None
             if self._workers is not None:
                 self._workers.close()
                 self._workers = None
@@ -177,9 +180,55 @@ class LanceSource(Source):
 
     # ------------------------------------------------------------ catalog
     def version(self, tables: tuple[str, ...] = (), running: Running | None = None) -> object:
-        names = tables or tuple(sorted(self._guard(self._table_names, "listing tables")))
+        names = tables or self._names()
+        return tuple((name, self._version_of(name)) for name in names)
+
+    def _names(self) -> tuple[str, ...]:
+        """Every table's name. In a local database, listed again only when the
+        database's folder changed (a table created or dropped): ``list_tables``
+        costs ~0.4 ms, a stat ~2 µs, and every query reads the version."""
+        root = self._root
+        if root is not None:
+            try:
+                stamp = _stamp(root)
+            except OSError:
+                stamp = None
+            with self._lock:
+                if stamp is not None and self._listed is not None and self._listed[0] == stamp:
+                    return self._listed[1]
+        names = tuple(sorted(self._guard(self._table_names, "listing tables")))
+        if root is not None and stamp is not None:
+            with self._lock:
+                self._listed = (stamp, names)
+        return names
+
+    def _version_of(self, name: str) -> object:
+        """A token that changes with every commit to table ``name``.
+
+        Locally, the stat of the table's ``_versions`` folder, where each commit adds
+        its manifest (atomically, by a rename; see docs/python.md#consistency on the
+        timestamps this rests on), with the version hint Lance writes after it: a
+        stat instead of LanceDB's ~0.3 ms version check. The folder's inode also tells
+        a table dropped and created again, whose versions count from 1 again.
+        Elsewhere (object stores, or a layout without that folder): LanceDB's own
+        version and the table folder's identity.
+        """
+        if self._root is not None:
+            manifests = os.path.join(self._root, f"{name}.lance", "_versions")
+            try:
+                stamp = _stamp(manifests)
+            except FileNotFoundError:
+                pass  # dropped (the slow path says so), or not this layout
+            else:
+                return ("stat", *stamp, _read_hint(manifests))
         # the version first: it names a dropped table; then the folder of the open handle
-        return tuple((name, self._table_version(name), folder_identity(self._table(name))) for name in names)
+        return (self._table_version(name), folder_identity(self._table(name)))
+
+    @functools.cached_property
+    def _root(self) -> str | None:
+        """The database's folder, when it is local."""
+        uri = self.uri[len("file://"):] if self.uri.startswith("file://") else self.uri
+        return None if "://" in uri else os.path.abspath(uri)
 
     def _table_version(self, name: str) -> int:
         what = f"reading the version of table {name!r}"
@@ -417,6 +466,24 @@ class LanceSource(Source):
                 except ValueError as exc:
                     raise UnsupportedError(f"Source {self.name!r}: {exc}") from None
             return np.asarray(self._embedder.embed_one(text), dtype=np.float64)
+
+
+def _stamp(path: str) -> tuple[int, int, int]:
+    """A folder's inode and times: they change whenever an entry is added or removed."""
+    st = os.stat(path)
+    return (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _read_hint(manifests: str) -> bytes | None:
+    """The latest version Lance noted after its last commit (None: no note)."""
+    try:
+        fd = os.open(os.path.join(manifests, "latest_version_hint.json"), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return os.read(fd, 64)
+    finally:
+        os.close(fd)
 
 
 def folder_identity(table) -> tuple[int, int] | None:
