@@ -254,7 +254,7 @@ class Executor:
             return table, Step(name, table.num_rows, 0.0, hit, keys=len(keys), fragment=fragment,
                                bound=tuple(fragment.bind(params).items()))
         bound = {**params, KEYS: keys.to_pylist()}
-        reduced = semijoin.reduced
+        reduced = semijoin.request(len(keys))
         table, hit = self._fragment(reduced, bound, versions[fragment.source], use_cache, running, computed)
         return table, Step(name, table.num_rows, 0.0, hit, reduced=True, keys=len(keys), fragment=reduced,
                            bound=tuple(reduced.bind(bound).items()))

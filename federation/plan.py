@@ -169,6 +169,9 @@ class Access:
     output: tuple[tuple[str, pa.DataType], ...] = ()
     estimate: float | None = None
     reduce: Reduce | None = None
+    # "query": which output column carries which leaf's column, (leaf id, column) -> name,
+    # so that the query's rows take part in semi-joins the binder tagged on its leaves
+    provides: tuple[tuple[tuple[int, str], str], ...] = ()
 
     @property
     def placeholder(self) -> str:
@@ -200,6 +203,12 @@ class SemiJoin:
     column: str
     reduced: Fragment
     max_keys: int | None  # None: required, whatever the number of keys
+    few: Fragment | None = None  # runs instead of ``reduced`` for up to ``few_keys`` keys
+    few_keys: int = 0
+
+    def request(self, keys: int) -> Fragment:
+        """The reduced fragment that runs for this many keys."""
+        return self.few if self.few is not None and keys <= self.few_keys else self.reduced
 
 
 @dataclass(frozen=True)
@@ -280,7 +289,7 @@ class Plan:
             semijoin = self.semijoin(i)
             shown = fragment
             if semijoin is not None and step is not None and getattr(step, "reduced", False):
-                shown = semijoin.reduced
+                shown = getattr(step, "fragment", None) or semijoin.request(step.keys or 0)
             body = shown.pretty().split("\n")
             head = f"{name} " if self.sql is not None else ""
             lines.append(branch + head + body[0] + actual(name, self.estimate(i)))
@@ -330,6 +339,8 @@ class Plan:
                     "column": semijoin.column,
                     "max_keys": semijoin.max_keys,
                     "reduced_request": semijoin.reduced.text,
+                    "few_keys": semijoin.few_keys,
+                    "few_request": semijoin.few.text if semijoin.few is not None else None,
                     "keys": getattr(step, "keys", None) if step is not None else None,
                     "reduced": getattr(step, "reduced", None) if step is not None else None,
                 }

@@ -27,6 +27,7 @@ from .optimizer.tree import leaf_id, rename_leaves
 from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, Context
+from .optimizer.grouping import group_joins
 from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
                    fragment_name)
 from .sources.base import Source
@@ -177,6 +178,8 @@ class Planner:
             params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
         catalog = catalog or self.catalog.snapshot()
+        if optimize:  # before binding: it rewrites the FQL (see optimizer/grouping.py)
+            query = group_joins(query, catalog, params)
         draft = self.bind(query, params, catalog)
         context = Context(catalog, params, self.describe, self.max_keys)
         draft = optimizer.optimize(draft, context, optimizer.RULES if optimize else optimizer.BASELINE)
@@ -240,9 +243,11 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
                 semijoin = None
                 if access.reduce is not None:
                     reduced = _compile(source, access, keys=True)
+                    few_keys = source.few_keys(access)
+                    few = _compile(source, access, keys=True, few=True) if few_keys else None
                     semijoin = SemiJoin(index[access.reduce.producer], access.reduce.producer_column,
                                         access.reduce.column, reduced,
-                                        None if access.reduce.required else context.max_keys)
+                                        None if access.reduce.required else context.max_keys, few, few_keys)
             key = (fragment, semijoin)
             existing = next((i for i, f in enumerate(fragments) if (f, semijoins[i]) == key), None)
             if existing is None:  # the same request twice runs once
@@ -275,16 +280,19 @@ def _derived(access: Access, index: dict[int, int]) -> DerivedFragment:
                            inputs=tuple(sorted(index[i] for i in leaves)))
 
 
-def _compile(source: Source, access: Access, keys: bool) -> Fragment:
+def _compile(source: Source, access: Access, keys: bool, few: bool = False) -> Fragment:
+    """The access's fragment; ``keys``: reduced by its semi-join's keys (``few``: the
+    source's form for few keys, see ``Source.few_keys``)."""
     column = access.reduce.column if keys and access.reduce is not None else None
+    more = {"few": True} if few else {}
     if access.kind == "graph":
-        return source.compile_match(access.graph, keys=column)
+        return source.compile_match(access.graph, keys=column, **more)
     if access.kind == "search":
         return source.compile_search(access.table, access.columns, access.vector, access.prefilter, keys=column)
     if access.kind == "query":
-        return source.compile_query(access.query, access.columns, tuple(t for _, t in access.output))
+        return source.compile_query(access.query, access.columns, tuple(t for _, t in access.output), keys=column)
     return source.compile_scan(access.table, access.columns, filters=access.filters, order=access.order,
-                               limit=access.limit, keys=column)
+                               limit=access.limit, keys=column, **more)
 
 
 def _notes(access: Access) -> tuple[str, ...]:

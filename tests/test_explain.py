@@ -33,7 +33,7 @@ def _rerun(fed, plan, fragments, i, params, results):
     if len(keys) == 0:
         assert entry["request"] is None
         return plan.fragments[i].columns and None
-    fragment = semijoin.reduced if entry["semi_join"]["reduced"] else plan.fragments[i]
+    fragment = semijoin.request(len(keys)) if entry["semi_join"]["reduced"] else plan.fragments[i]
     assert entry["request"] == fragment.text
     return fed.sources[fragment.source].execute(fragment, {**params, "__keys": keys.to_pylist()})
 

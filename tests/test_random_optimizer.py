@@ -3,7 +3,7 @@
 The queries join SQLite, Kuzu (tables and GRAPH_TABLE) and LanceDB (scans and
 VECTOR_SEARCH) with random, type-mixing predicates in WHERE and ON, outer joins,
 derived tables with GROUP BY and ORDER BY ... LIMIT, so that every optimizer rule
-(filters, top-N, subtrees, projection, semi-joins) fires on some of them. The
+(grouping, filters, top-N, subtrees, projection, semi-joins) fires on some of them. The
 unoptimized plan fetches whole tables and leaves all work to DuckDB.
 """
 
@@ -48,7 +48,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(9)
+        shape = rng.randrange(10)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -102,6 +102,18 @@ def queries():
                     f"WHERE {pred(rng, 'p', PEOPLE)} GROUP BY d.bid, p.name")
             head = "SELECT d.bid, p.name, COUNT(o.id) AS n, SUM(o.amount) AS total FROM "
             yield i, f"{head}({inner}){tail}", f"{head}({ref_inner}){tail}"
+        elif shape == 9:  # two SQLite tables joined inside a cross-source query: grouped, run as one
+            where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'o', ORDERS)}"
+            other = rng.choice([("graph.Person g", "g.id", "g.age"), ("knowledge.docs g", "g.author_id", "g.title")])
+            link = rng.choice(["p.id", "o.person_id"])  # joined to one, equal to both
+            if rng.random() < 0.5:
+                fql = (f"SELECT p.name, o.amount, {other[2]} FROM state.people p JOIN state.orders o "
+                       f"ON o.person_id = p.id JOIN {other[0]} ON {other[1]} = {link} WHERE {where}")
+            else:  # comma joins, the tables meeting only through the third
+                fql = (f"SELECT p.id, p.city, COUNT(*) AS n, SUM(o.amount) AS total FROM {other[0]}, "
+                       f"state.orders o, state.people p WHERE {other[1]} = o.person_id AND {other[1]} = p.id "
+                       f"AND {where} GROUP BY p.id, p.city ORDER BY p.id")
+            yield i, fql, fql
         elif shape == 7:  # a Kuzu relationship table as a plain table: its ends' keys, its properties
             side = rng.choice(["_from", "_to"])
             fql = (f"SELECT k._from, k._to, k.since, p.name FROM graph.KNOWS k {join} state.people p "
@@ -143,3 +155,15 @@ def test_optimized_equals_unoptimized_and_reference(fed, reference, arrow_refere
         expected = _outcome(arrow_reference, ref)
     assert expected is not None, "the engine returned a result where DuckDB raises"
     assert_same(optimized, expected, ordered="ORDER BY" in fql)
+
+
+def test_the_grouping_rewrite_fires_on_generated_queries(fed):
+    """The queries above exercise grouping: most joins of people and orders inside a
+    cross-source query become one SQLite query (the rest: SQLite would not compute a
+    filter exactly as DuckDB, or a predicate had no pushable form)."""
+    grouped = [fql for _, fql, _ in CASES if "state.people p JOIN state.orders o" in fql
+               or "state.orders o, state.people p" in fql]
+    joined = [fql for fql in grouped
+              if any(f.source == "state" and "JOIN" in f.text for f in fed.plan(fql).fragments)]
+    print(f"grouped into one SQLite query: {len(joined)} of {len(grouped)}")
+    assert len(grouped) >= 20 and len(joined) >= len(grouped) // 2, (len(joined), len(grouped))

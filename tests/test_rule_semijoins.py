@@ -83,7 +83,7 @@ def test_above_max_keys_the_unreduced_fragment_runs(fed, max_keys, reduced):
     got, _ = fed._executor.run(plan, {}, use_cache=False, profile=profile)
     step = next(s for s in profile if s.name == "__f1")
     assert step.reduced is reduced and step.keys > 1
-    assert step.fragment == (plan.semijoins[1].reduced if reduced else plan.fragments[1])
+    assert step.fragment == (plan.semijoins[1].request(step.keys) if reduced else plan.fragments[1])
     expected = fed.query(sql, cache=False).to_arrow()
     order = [("pid", "ascending"), ("name", "ascending")]
     assert got.sort_by(order).equals(expected.sort_by(order))
@@ -98,3 +98,27 @@ def test_no_keys_means_no_fetch(fed):
     step = next(s for s in profile if s.name == "__f1")
     assert step.keys == 0 and step.fragment is None
     assert texts(fed.plan(sql))[1].startswith("MATCH (n:`Person`)")
+
+
+@pytest.mark.parametrize("few_keys", [0, 1_000])
+def test_kuzu_takes_few_keys_as_a_list_filter(fed, few_keys):
+    """Kuzu's hash join of UNWOUND keys costs a scan of the whole match; for up to
+    ``few_keys`` keys the list filter ``IN $keys`` runs instead. Both give the rows."""
+    import dataclasses
+
+    sql = ("SELECT p.name, k._to FROM state.people p JOIN graph.KNOWS k ON k._from = p.id "
+           "WHERE p.city = 'Paris'")
+    plan = fed.plan(sql)
+    semijoin = plan.semijoins[1]
+    assert semijoin is not None and semijoin.few is not None
+    assert "UNWIND" in semijoin.reduced.text and "UNWIND" not in semijoin.few.text
+    assert " IN $" in semijoin.few.text
+    plan = dataclasses.replace(plan, semijoins=(None, dataclasses.replace(semijoin, few_keys=few_keys)))
+    profile = []
+    got, _ = fed._executor.run(plan, {}, use_cache=False, profile=profile)
+    step = next(s for s in profile if s.name == "__f1")
+    assert step.reduced and step.keys > 1
+    assert step.fragment == (semijoin.few if few_keys else semijoin.reduced)
+    expected = fed.query(sql, cache=False).to_arrow()
+    order = [("name", "ascending"), ("_to", "ascending")]
+    assert got.sort_by(order).equals(expected.sort_by(order))

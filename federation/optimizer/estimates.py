@@ -27,6 +27,8 @@ def estimate_rows(draft: Draft, context: Context) -> Draft:
 def _estimate(access: Access, context: Context) -> float | None:
     if access.kind == "search":
         return float(access.vector.top_k)
+    if access.kind == "query":
+        return access.estimate  # the subtree rule's, from its tables and filters
     if access.kind not in ("scan", "graph"):
         return None
     source = context.source(access.source)

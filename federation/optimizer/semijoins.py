@@ -29,19 +29,21 @@ BENEFIT = 4.0  # reduce only a side estimated at least this many times bigger
 
 def plan_semijoins(draft: Draft, context: Context) -> Draft:
     accesses = {a.id: a for a in draft.accesses}
+    # a leaf's column that a subtree run whole in SQLite returns as it is
+    via = {key: (a.id, name) for a in draft.accesses for key, name in a.provides}
     options: dict[int, list[tuple]] = {}
     for select in draft.tree.find_all(exp.Select):
-        items = dict(from_leaves(select))
+        items = dict(from_leaves(select)) | dict(_from_queries(select))
         where = select.args.get("where")
         for part in conjuncts(where.this if where is not None else None):
-            _both_ways(part, items, options)
+            _both_ways(_equi(part, via), items, options)
         for join in select.args.get("joins") or []:
             side = (join.side or "").upper()
             for part in conjuncts(join.args.get("on")):
                 if side == "":
-                    _both_ways(part, items, options)
+                    _both_ways(_equi(part, via), items, options)
                 elif side == "LEFT":
-                    tag = part.meta.get("equi")
+                    tag = _equi(part, via)
                     target = next((leaf for leaf, j in items.items() if j is join), None)
                     if tag and target is not None and target in (tag[0][0], tag[1][0]):
                         consumer, producer = (tag[0], tag[1]) if tag[0][0] == target else (tag[1], tag[0])
@@ -67,11 +69,30 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
     return draft.replace(*changed) if changed else draft
 
 
-def _both_ways(part, items, options) -> None:
+def _from_queries(select: exp.Select):
+    """Derived tables of this FROM clause that now run whole in SQLite, with their join."""
+    from_ = select.args.get("from_") or select.args.get("from")
+    if from_ is not None and "query" in from_.this.meta:
+        yield from_.this.meta["query"], None
+    for join in select.args.get("joins") or []:
+        if "query" in join.this.meta:
+            yield join.this.meta["query"], join
+
+
+def _equi(part, via):
+    """The binder's equality tag, each side moved to the subtree access that returns
+    that leaf's column, if one does."""
+    tag = part.meta.get("equi")
+    if not tag:
+        return None
+    return tuple((*via[(leaf, column)], type_) if (leaf, column) in via else (leaf, column, type_)
+                 for leaf, column, type_ in tag)
+
+
+def _both_ways(tag, items, options) -> None:
     """Either side may be reduced by the other: the consumer must be a leaf of this
     FROM clause; the producer may sit inside a derived table of it (its leaf's values
     are a superset of the derived table's)."""
-    tag = part.meta.get("equi")
     if not tag:
         return
     for consumer, producer in ((tag[0], tag[1]), (tag[1], tag[0])):
@@ -80,7 +101,7 @@ def _both_ways(part, items, options) -> None:
 
 
 def _worth(producer, consumer, context: Context) -> bool:
-    if consumer.kind not in ("scan", "graph") or producer.estimate is None or context.max_keys == 0:
+    if consumer.kind not in ("scan", "graph", "query") or producer.estimate is None or context.max_keys == 0:
         return False
     if producer.estimate > context.max_keys:
         return False

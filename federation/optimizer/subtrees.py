@@ -8,12 +8,15 @@ subtree); DuckDB names and types the result, as its own evaluation would.
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 from sqlglot import exp
 
 from ..plan import Access, Draft
 from .context import Context
-from .tree import leaf_id, rename_leaves
+from .estimates import selectivity
+from .tree import conjuncts, leaf_id, rename_leaves
 
 
 def push_subtrees(draft: Draft, context: Context) -> Draft:
@@ -49,6 +52,7 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
         next_id += 1
         done.add(id(node))
         node.set("this", exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(access.placeholder))))
+        node.meta["query"] = access.id  # a FROM item semi-joins may reduce (see semijoins.py)
         accesses = [a for a in accesses if a.id not in used] + [access]
     return Draft(tree, tuple(accesses))
 
@@ -81,9 +85,47 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
     output = context.describe(root.sql(dialect="duckdb"), schemas, context.params)
     sql_tree = rename_leaves(root, {a.placeholder: a.table.name for a in accesses}, real=True)
     ident = new_id if new_id is not None else max(a.id for a in draft.accesses) + 1
-    access = Access(ident, source.name, "query", columns=tuple(n for n, _ in output), query=sql_tree,
-                    output=tuple(output))
+    columns = tuple(n for n, _ in output)
+    access = Access(ident, source.name, "query", columns=columns, query=sql_tree, output=tuple(output),
+                    estimate=_estimate(root, accesses, source), provides=_provides(root, columns))
     return access, set(used)
+
+
+def _estimate(root: exp.Expression, accesses, source) -> float | None:
+    """Rows of a subtree: each table's rows after the subtree's filters on it,
+    multiplied, divided by every table's size but the largest's (System R's estimate
+    of joins on keys: a key matches one row of the table it is the key of)."""
+    where = root.args.get("where") if isinstance(root, exp.Select) else None
+    filters: dict[int, list] = {}
+    for part in conjuncts(where.this if where is not None else None):
+        tag = part.meta.get("push")
+        if tag is not None:
+            filters.setdefault(tag[0], []).append(tag[1])
+    rows, sizes = [], []
+    for access in accesses:
+        count = source.row_count(access.table)
+        if count is None:
+            return None
+        sizes.append(max(count, 1))
+        rows.append(count * math.prod(selectivity(f) for f in filters.get(access.id, ())))
+    estimate = max(math.prod(rows) / math.prod(sorted(sizes)[:-1]), 1.0)
+    limit = root.args.get("limit") if isinstance(root, exp.Select) else None
+    if limit is not None and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:
+        estimate = min(estimate, int(limit.expression.this))
+    return estimate
+
+
+def _provides(root: exp.Expression, columns: tuple[str, ...]) -> tuple[tuple[tuple[int, str], str], ...]:
+    """The subtree's output columns that are a leaf's column as it is (not computed)."""
+    if not isinstance(root, exp.Select):
+        return ()
+    found = []
+    for item, name in zip(root.expressions, columns):
+        inner = item.this if isinstance(item, exp.Alias) else item
+        origin = inner.meta.get("origin") if isinstance(inner, exp.Column) else None
+        if origin is not None:  # (the binder's Leaf, its column, type)
+            found.append(((origin[0].id, origin[1]), name))
+    return tuple(found)
 
 
 def _ancestors(node: exp.Expression):

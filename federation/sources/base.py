@@ -69,6 +69,11 @@ class Source(ABC):
     def compile_scan(self, table: TableInfo, columns: tuple[str, ...]) -> Fragment:
         """A fragment returning ``columns`` of every row of ``table``."""
 
+    def few_keys(self, access) -> int:
+        """Up to how many semi-join keys the source is asked with a second form of the
+        reduced request, cheaper for few keys (0: it has one form)."""
+        return 0
+
     def row_count(self, table: TableInfo) -> int | None:
         """Rows in ``table``, an estimate for the planner (None: unknown), cached per
         data version: a TableInfo is renewed whenever the data version changes, so the

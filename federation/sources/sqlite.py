@@ -377,7 +377,7 @@ class SqliteSource(Source):
                    for c, _, _ in order)
 
     def can_reduce(self, access, column: str) -> bool:
-        return access.kind == "scan"
+        return access.kind in ("scan", "query")
 
     def _count_rows(self, table: TableInfo) -> int | None:
         """Cheap enough to run while planning; views get no estimate."""
@@ -398,8 +398,15 @@ class SqliteSource(Source):
         return count
 
     def compile_query(self, tree: exp.Expression, columns: tuple[str, ...],
-                      types: tuple[pa.DataType | None, ...]) -> SqlFragment:
-        """A whole query for this database; ``exp.Placeholder`` nodes are user parameters."""
+                      types: tuple[pa.DataType | None, ...], *, keys: str | None = None) -> SqlFragment:
+        """A whole query for this database; ``exp.Placeholder`` nodes are user parameters.
+        With ``keys``, only its rows whose ``keys`` column is among the values bound to
+        ``__keys`` (SQLite moves the condition into the query, onto the table's index)."""
+        if keys is not None:
+            values = exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS)))
+            tree = (exp.select(*(exp.column(c, quoted=True) for c in columns))
+                    .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__q"))))
+                    .where(exp.In(this=exp.column(keys, quoted=True), query=exp.Subquery(this=values))))
         sql = tree.sql(dialect="sqlite")
         order = placeholder_order(sql)
         return SqlFragment(self.name, sql, columns, tuple((n, ParamRef(n)) for n in order), types,
