@@ -31,7 +31,7 @@ from .optimizer.grouping import group_joins
 from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
                    fragment_name)
 from .sources.base import Source
-from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact
+from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact, nan_ordered
 from .sources.lancedb import DISTANCE, METRICS
 
 # Functions FQL documents (docs/language.md), with their argument counts.
@@ -589,7 +589,7 @@ class _Build:
         pushed, kept = [], []
         for conjunct in ast.conjuncts(item.where):
             (pushed if binder.pushable(conjunct, self.params) else kept).append(conjunct)
-        leaf.graph_where = ast.and_all(pushed)
+        leaf.graph_where = ast.and_all([nan_ordered(c, binder.property_type) for c in pushed])
         for conjunct in pushed:
             binder.validate(conjunct)
 
@@ -1176,9 +1176,9 @@ class _GraphBinder:
 
     def pushable(self, expr: ast.Expr, params: Mapping[str, object]) -> bool:
         """Whether Kuzu evaluates ``expr`` exactly as DuckDB would (Kuzu decides)."""
-        return cypher_exact(expr, self._property_type, params)
+        return cypher_exact(expr, self.property_type, params)
 
-    def _property_type(self, column: ast.Column) -> pa.DataType | None:
+    def property_type(self, column: ast.Column) -> pa.DataType | None:
         """The type of ``var.prop`` when the variable has one label and is not quantified."""
         if column.table is None or column.table not in self.vars:
             return None

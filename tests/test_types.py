@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import kuzu
 import lancedb
 import numpy as np
@@ -686,3 +687,25 @@ def test_lance_vectors_read_as_duckdb_arrays(stores: Stores) -> None:
     for table, item in (("vec16", pa.float32()), ("vec32", pa.float32()), ("vec64", pa.float64())):
         schema = stores.fed.query(f"SELECT v FROM lance.{table}").schema
         assert pa.types.is_fixed_size_list(schema.field("v").type) and schema.field("v").type.value_type == item
+
+
+@pytest.mark.parametrize("column", ["dbl", "flt"])
+@pytest.mark.parametrize("condition, value", [
+    ("< $v", 0.0), ("<= $v", 2.5), ("> $v", 0.0), (">= $v", -1.0), ("$v < ", 0.0), ("$v >= ", 2.5),
+    ("= $v", math.nan), ("<> $v", math.nan), ("> $v", math.inf), ("< $v", -math.inf)])
+def test_kuzu_float_order_and_nan_follow_duckdb(stores: Stores, column: str, condition: str, value) -> None:
+    """Order comparisons of a floating-point property run in Kuzu, written so that NaN
+    is above every number as in DuckDB; a comparison with NaN stays in DuckDB (NaN =
+    NaN holds there). Each against DuckDB over the same rows, in GRAPH_TABLE and scans."""
+    predicate = f"$v {condition.split()[1]} n.{column}" if condition.startswith("$v") else f"n.{column} {condition}"
+    everything = stores.fed.query(f"SELECT id, {column} AS c FROM graph.KT").to_arrow()
+    duck = duckdb.connect()
+    duck.register("kt", everything)
+    expected = sorted(duck.execute(f"SELECT id FROM kt n WHERE {predicate.replace(f'n.{column}', 'n.c')}",
+                                   {"v": value}).fetchall())
+    graph = f"SELECT g.id FROM GRAPH_TABLE (graph MATCH (n:KT) WHERE {predicate} COLUMNS (n.id AS id)) AS g"
+    scan = f"SELECT n.id FROM graph.KT n WHERE {predicate}"
+    for sql in (graph, scan):
+        assert sorted(stores.fed.query(sql, {"v": value}, cache=False).fetchall()) == expected, sql
+        pushed = "WHERE" in stores.fed.plan(sql, {"v": value}).fragments[0].text
+        assert pushed == (not math.isnan(value)), sql

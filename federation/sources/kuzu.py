@@ -9,11 +9,12 @@ runs. All ``kuzu`` imports live here, so the maintained fork can be swapped in.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Mapping
@@ -357,6 +358,7 @@ class KuzuSource(Source):
     def compile_scan(self, table: TableInfo, columns: tuple[str, ...], *, filters=(), order=(),
                      limit: int | None = None, keys: str | None = None, few: bool = False) -> Fragment:
         types = tuple(table.require_column(c).type for c in columns)
+        column_type = lambda c: (table.column(c.name) or _NO_COLUMN).type  # noqa: E731
         params = _Params()
         # Semi-join keys: UNWIND the list and join on equality, which Kuzu runs as a
         # hash join; `x IN $list` costs rows x keys there (10,000 keys on 100k nodes:
@@ -365,7 +367,7 @@ class KuzuSource(Source):
         unwind = f"UNWIND {key_list} AS {_KEY} " if keys is not None and not few else ""
         match_key = (lambda expr: f"{expr} IN {key_list}") if few else (lambda expr: f"{expr} = {_KEY}")
         if table.kind == "node":
-            conditions = [render_expr(_on_var(f.expr, "n"), params) for f in filters]
+            conditions = [render_expr(nan_ordered(_on_var(f.expr, "n"), column_type), params) for f in filters]
             if keys is not None:
                 conditions.append(match_key(f"n.{quote(keys)}"))
             items = ", ".join(f"{returned(f'n.{quote(c)}', t, c)} AS {quote(c)}" for c, t in zip(columns, types))
@@ -385,7 +387,7 @@ class KuzuSource(Source):
             for c in columns:
                 var, prop = on_rel(c)
                 items.append(f"{returned(f'{var}.{quote(prop)}', table.require_column(c).type, c)} AS {quote(c)}")
-            conditions = [render_expr(ast.map_columns(f.expr, lambda col: ast.Column(on_rel(col.name)[1],
+            conditions = [render_expr(ast.map_columns(nan_ordered(f.expr, column_type), lambda col: ast.Column(on_rel(col.name)[1],
                                                                                        on_rel(col.name)[0],
                                                                                        pos=col.pos)), params)
                           for f in filters]
@@ -743,10 +745,11 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     Only comparisons of a property with a value of the same type family, IS NULL,
     IN lists, and AND/OR/NOT over those: Kuzu rejects cross-family comparisons that
     DuckDB would cast, and its arithmetic and string functions differ in details.
-    A floating-point property is compared only for (in)equality, and a FLOAT one only
-    with values a float32 holds: Kuzu orders NaN as IEEE does (below nothing, above
-    nothing) where DuckDB orders it above every number, and it compares a FLOAT in
-    double precision where DuckDB casts a literal to FLOAT (``f = 1.1`` holds there).
+    A floating-point property is compared with NaN never (DuckDB holds NaN = NaN,
+    Kuzu does not), its order comparisons run as ``nan_ordered`` writes them (Kuzu
+    orders NaN below every number where DuckDB orders it above), and a FLOAT one only
+    with values a float32 holds: Kuzu compares a FLOAT in double precision where
+    DuckDB casts a literal to FLOAT (``f = 1.1`` holds there).
     ``property_type(column)`` gives a ``var.prop`` column's type, or None if unknown.
     """
 
@@ -756,6 +759,8 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     def exact_value(node, kind, prop=None) -> bool:
         value = literal_value(node, params)
         if value_family(node, params) != kind or not fits_int64_or_double(value):
+            return False
+        if isinstance(value, (float, Decimal)) and math.isnan(value):
             return False
         if prop is not None and property_type(prop) == pa.float32() and value is not None:
             return float(np.float32(value)) == value
@@ -774,8 +779,6 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
         kind = family(prop)
         if kind is None or not isinstance(value, (ast.Literal, ast.Param)):
             return False
-        if expr.op not in ("=", "<>") and pa.types.is_floating(property_type(prop)):
-            return False  # NaN orders differently
         return exact_value(value, kind, prop)
     if isinstance(expr, ast.InList):
         kind = family(expr.operand)
@@ -784,6 +787,29 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
     return False
 
 
+def nan_ordered(expr: ast.Expr, property_type) -> ast.Expr:
+    """``expr`` (which ``cypher_exact`` accepted) with each order comparison of a
+    floating-point property written so that Kuzu orders NaN as DuckDB does, above
+    every number: ``w >= v`` becomes ``w >= v OR w <> w`` (only NaN differs from
+    itself), ``w < v`` becomes ``w < v AND w = w``. NULL stays NULL either way."""
+    if isinstance(expr, ast.Binary) and expr.op in ("AND", "OR"):
+        return replace(expr, left=nan_ordered(expr.left, property_type),
+                       right=nan_ordered(expr.right, property_type))
+    if isinstance(expr, ast.Unary) and expr.op == "NOT":
+        return replace(expr, operand=nan_ordered(expr.operand, property_type))
+    if not (isinstance(expr, ast.Binary) and expr.op in ("<", "<=", ">", ">=")):
+        return expr
+    prop, op = expr.left, expr.op
+    if not isinstance(prop, ast.Column):
+        prop, op = expr.right, _FLIPPED[op]
+    if not isinstance(prop, ast.Column) or not pa.types.is_floating(property_type(prop) or pa.null()):
+        return expr
+    if op in (">", ">="):
+        return ast.Binary("OR", expr, ast.Binary("<>", prop, prop, pos=expr.pos), pos=expr.pos)
+    return ast.Binary("AND", expr, ast.Binary("=", prop, prop, pos=expr.pos), pos=expr.pos)
+
+
+_FLIPPED = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _KEY = "`__key`"  # the variable each semi-join key is UNWOUND to
 _NO_COLUMN = ColumnInfo("", None)
 
