@@ -157,6 +157,14 @@ class Scope:
             scope = scope.parent
         return None
 
+    def cte_tree(self, name: str) -> exp.CTE | None:
+        scope = self
+        while scope is not None:
+            if name.lower() in scope.cte_trees:
+                return scope.cte_trees[name.lower()]
+            scope = scope.parent
+        return None
+
 
 # ---------------------------------------------------------------- planner
 
@@ -546,7 +554,9 @@ class _Build:
                 cte_name, (columns, open_) = found
                 if ref.alias and ref.alias.columns:
                     columns, open_ = list(ref.alias.columns), False
-                self._add_relation(scope, Relation(alias_name, list(columns), open_), ref.pos)
+                tree = scope.cte_tree(cte_name)  # None while a recursive CTE refers to itself
+                origins = _derived_origins(tree.this, list(columns)) if tree is not None and not open_ else {}
+                self._add_relation(scope, Relation(alias_name, list(columns), open_, origins=origins), ref.pos)
                 return exp.Table(this=_ident(cte_name), alias=_table_alias(alias_name, ref.alias))
         table = self._table(ref)
         leaf = self._leaf(table)

@@ -69,10 +69,20 @@ def queries():
             ref = (f"SELECT g.aid, g.bid, g.since, p.city FROM {GRAPH_REF.format(where=where)} g "
                    f"{join} state.people p ON p.id = g.bid WHERE {outer}")
             yield i, fql, ref
-        elif shape == 3:  # a derived table aggregated over one SQLite source
-            fql = (f"SELECT g.name, s.total, s.n FROM graph.Person g JOIN (SELECT person_id, SUM(amount) AS total, "
-                   f"COUNT(*) AS n FROM state.orders o WHERE {pred(rng, 'o', ORDERS)} GROUP BY person_id) s "
-                   f"ON s.person_id = g.id WHERE {pred(rng, 'g', PERSON, True)}")
+        elif shape == 3:  # a derived table (or CTE) aggregated over one SQLite source
+            limit = rng.choice(["", "", f" ORDER BY person_id LIMIT {rng.randint(1, 30)}"])
+            inner = (f"SELECT person_id, SUM(amount) AS total, COUNT(*) AS n FROM state.orders o "
+                     f"WHERE {pred(rng, 'o', ORDERS)} GROUP BY person_id{limit}")
+            form = rng.choice(["derived", "cte", "cte read twice"])
+            if form == "derived":
+                fql = (f"SELECT g.name, s.total, s.n FROM graph.Person g JOIN ({inner}) s "
+                       f"ON s.person_id = g.id WHERE {pred(rng, 'g', PERSON, True)}")
+            elif form == "cte":  # read once: the graph's keys may reduce it
+                fql = (f"WITH s AS ({inner}) SELECT g.name, s.total, s.n FROM graph.Person g JOIN s "
+                       f"ON s.person_id = g.id WHERE {pred(rng, 'g', PERSON, True)}")
+            else:  # read twice: one read's keys must not reduce the other's rows
+                fql = (f"WITH s AS ({inner}) SELECT g.name, s.total, (SELECT COUNT(*) FROM s) AS groups "
+                       f"FROM graph.Person g JOIN s ON s.person_id = g.id WHERE {pred(rng, 'g', PERSON, True)}")
             yield i, fql, fql
         elif shape == 4:  # top-N over one table (ties broken by the key)
             source, alias, columns = rng.choice([("state.people", "p", PEOPLE), ("graph.Person", "p", PERSON),

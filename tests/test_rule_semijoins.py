@@ -122,3 +122,59 @@ def test_kuzu_takes_few_keys_as_a_list_filter(fed, few_keys):
     expected = fed.query(sql, cache=False).to_arrow()
     order = [("name", "ascending"), ("_to", "ascending")]
     assert got.sort_by(order).equals(expected.sort_by(order))
+
+
+CTE = ("WITH s AS (SELECT o.person_id, SUM(o.amount) AS total FROM state.orders o GROUP BY o.person_id) "
+       "SELECT g.pid, s.total{extra} FROM GRAPH_TABLE(graph MATCH (a:Person {{id: 1}})-[:KNOWS]->(b:Person) "
+       "COLUMNS (b.id AS pid)) g JOIN s ON s.person_id = g.pid")
+
+
+@pytest.mark.parametrize("extra, reduced", [("", True), (", (SELECT COUNT(*) FROM s) AS groups", False)])
+def test_a_cte_run_in_sqlite_is_reduced_only_when_read_once(fed, extra, reduced):
+    """The graph's few keys filter the CTE's rows inside its GROUP BY query (SQLite
+    does not move a filter into an aggregate subquery); a CTE read twice is not
+    reduced: its other read needs every row."""
+    from test_random_optimizer import _unoptimized
+    from compare import assert_same
+
+    sql = CTE.format(extra=extra)
+    plan = fed.plan(sql)
+    cte = next(i for i, f in enumerate(plan.fragments) if "GROUP BY" in f.text)
+    assert (plan.semijoins[cte] is not None) is reduced
+    if reduced:
+        text = plan.semijoins[cte].reduced.text
+        assert text.index("JSON_EACH") < text.index("GROUP BY") and "__q" not in text
+        assert plan.estimates[0] is not None and plan.estimates[0] < 100  # {id: 1} is the primary key
+    assert_same(fed.query(sql, cache=False).to_arrow(), _unoptimized(fed, sql), ordered=False)
+
+
+@pytest.mark.parametrize("tail, inside", [
+    (" GROUP BY o.person_id", True),
+    ("", True),
+    (" GROUP BY o.person_id ORDER BY o.person_id LIMIT 3", False),
+    (" GROUP BY o.status", False),
+])
+def test_the_keys_filter_goes_inside_a_subtree_only_where_it_means_the_same(fed, tail, inside):
+    """Filtering a query's output column by keys, written inside its WHERE only when
+    that keeps the same rows: a grouped-by or plain column, no LIMIT; and SQLite's
+    rows are those of the filter around it either way."""
+    import sqlglot
+
+    from federation.sources.sqlite import _keys_filtered
+
+    select = "SELECT o.person_id, COUNT(*) AS n FROM orders o" if "GROUP BY" in tail \
+        else "SELECT o.person_id, o.amount AS n FROM orders o"
+    if tail == " GROUP BY o.status":
+        select = "SELECT MIN(o.person_id) AS person_id, COUNT(*) AS n FROM orders o"
+    tree = sqlglot.parse_one(select + tail, read="sqlite")
+    filtered = _keys_filtered(tree, ("person_id", "n"), "person_id")
+    assert ("__q" not in filtered.sql()) is inside
+    source = fed.sources["state"]
+    keys = [1, 2, 3, 7, 11]
+    fragment = source.compile_query(tree, ("person_id", "n"), (None, None), keys="person_id")
+    around = source.compile_query(sqlglot.parse_one(
+        f'SELECT * FROM ({select + tail}) AS q WHERE q.person_id IN (1, 2, 3, 7, 11)', read="sqlite"),
+        ("person_id", "n"), (None, None))
+    got = source.execute(fragment, {"__keys": keys}).to_pylist()
+    expected = source.execute(around, {}).to_pylist()
+    assert sorted(map(str, got)) == sorted(map(str, expected))

@@ -36,9 +36,33 @@ def _estimate(access: Access, context: Context) -> float | None:
         count = source.row_count(access.table)
         if count is None:
             return None
-        rows = count * math.prod(selectivity(f.expr) for f in access.filters)
+        rows = filtered_rows(count, access.table, [f.expr for f in access.filters])
         return min(rows, access.limit) if access.limit is not None else rows
     return graph_rows(access.graph, source, context)
+
+
+def filtered_rows(count: float, table, conditions) -> float:
+    """Rows of ``table`` (``count`` in all) that ``conditions`` keep: at most one when
+    one of them fixes its primary key."""
+    rows = count * math.prod(selectivity(c) for c in conditions)
+    return min(rows, 1.0) if fixes_key(table, conditions) else rows
+
+
+def fixes_key(table, conditions, properties=()) -> bool:
+    """Whether a condition ``key = value`` (or a pattern's property map) fixes the
+    primary key of ``table``, so that at most one row matches."""
+    key = table.option("primary_key") if table is not None else None
+    if key is None:
+        return False
+    if any(name.lower() == key.lower() for name in properties):
+        return True
+    for c in conditions:
+        if isinstance(c, ast.Binary) and c.op == "=":
+            sides = (c.left, c.right)
+            if any(isinstance(x, ast.Column) and x.name.lower() == key.lower() for x in sides) \
+                    and any(isinstance(x, (ast.Literal, ast.Param)) for x in sides):
+                return True
+    return False
 
 
 def selectivity(expr: ast.Expr) -> float:
@@ -85,7 +109,11 @@ def graph_rows(request, source, context: Context) -> float | None:
                 return None
             sel = EQUALS ** len(node.properties)
             sel *= math.prod(selectivity(c) for c in conditions.get(node.var, []))
-            starts.append(count * sel)
+            rows = count * sel
+            if fixes_key(tables.get(node.label) if node.label else None, conditions.get(node.var, []),
+                         [name for name, _ in node.properties]):
+                rows = min(rows, 1.0)
+            starts.append(rows)
         total *= min(starts) * fanout
     return total
 

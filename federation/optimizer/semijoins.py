@@ -32,8 +32,9 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
     # a leaf's column that a subtree run whole in SQLite returns as it is
     via = {key: (a.id, name) for a in draft.accesses for key, name in a.provides}
     options: dict[int, list[tuple]] = {}
+    ctes = _ctes_read_once(draft.tree)
     for select in draft.tree.find_all(exp.Select):
-        items = dict(from_leaves(select)) | dict(_from_queries(select))
+        items = dict(from_leaves(select)) | dict(_from_queries(select, ctes))
         where = select.args.get("where")
         for part in conjuncts(where.this if where is not None else None):
             _both_ways(_equi(part, via), items, options)
@@ -69,14 +70,26 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
     return draft.replace(*changed) if changed else draft
 
 
-def _from_queries(select: exp.Select):
-    """Derived tables of this FROM clause that now run whole in SQLite, with their join."""
+def _from_queries(select: exp.Select, ctes: dict[str, int]):
+    """Derived tables of this FROM clause that now run whole in SQLite, with their join;
+    ``ctes``: such CTEs that the query reads once (reducing one read twice would not do)."""
     from_ = select.args.get("from_") or select.args.get("from")
-    if from_ is not None and "query" in from_.this.meta:
-        yield from_.this.meta["query"], None
-    for join in select.args.get("joins") or []:
-        if "query" in join.this.meta:
-            yield join.this.meta["query"], join
+    items = ([(from_.this, None)] if from_ is not None else []) + [(j.this, j) for j in select.args.get("joins") or []]
+    for node, join in items:
+        if "query" in node.meta:
+            yield node.meta["query"], join
+        elif isinstance(node, exp.Table) and not node.args.get("db") and node.name.lower() in ctes:
+            yield ctes[node.name.lower()], join
+
+
+def _ctes_read_once(tree: exp.Expression) -> dict[str, int]:
+    """CTEs run whole in SQLite that one table reference of the query reads, by name."""
+    pushed = {c.alias_or_name.lower(): c.meta["query"] for c in tree.find_all(exp.CTE) if "query" in c.meta}
+    reads: dict[str, int] = {}
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db") and table.name.lower() in pushed:
+            reads[table.name.lower()] = reads.get(table.name.lower(), 0) + 1
+    return {name: pushed[name] for name, n in reads.items() if n == 1}
 
 
 def _equi(part, via):

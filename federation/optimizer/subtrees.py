@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..plan import Access, Draft
 from .context import Context
-from .estimates import selectivity
+from .estimates import filtered_rows
 from .tree import conjuncts, leaf_id, rename_leaves
 
 
@@ -107,7 +107,7 @@ def _estimate(root: exp.Expression, accesses, source) -> float | None:
         if count is None:
             return None
         sizes.append(max(count, 1))
-        rows.append(count * math.prod(selectivity(f) for f in filters.get(access.id, ())))
+        rows.append(filtered_rows(count, access.table, filters.get(access.id, [])))
     estimate = max(math.prod(rows) / math.prod(sorted(sizes)[:-1]), 1.0)
     limit = root.args.get("limit") if isinstance(root, exp.Select) else None
     if limit is not None and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:

@@ -325,9 +325,12 @@ class SqliteSource(Source):
         ).fetchall()
         tables = {}
         for name, kind in rows:
-            info = meta.execute("SELECT name, type FROM pragma_table_info(?)", (name,)).fetchall()
-            columns = tuple(ColumnInfo(col, affinity_type(declared or ""), declared or "") for col, declared in info)
-            tables[name] = TableInfo(self.name, name, kind, columns)
+            info = meta.execute("SELECT name, type, pk FROM pragma_table_info(?)", (name,)).fetchall()
+            columns = tuple(ColumnInfo(col, affinity_type(declared or ""), declared or "") for col, declared, _ in info)
+            keys = [col for col, _, pk in info if pk]
+            # a one-column primary key: the planner's estimates know `key = value` finds one row
+            extra = (("primary_key", keys[0]),) if len(keys) == 1 and kind == "table" else ()
+            tables[name] = TableInfo(self.name, name, kind, columns, extra)
         return tables
 
     # ------------------------------------------------------------ compile
@@ -403,10 +406,7 @@ class SqliteSource(Source):
         With ``keys``, only its rows whose ``keys`` column is among the values bound to
         ``__keys`` (SQLite moves the condition into the query, onto the table's index)."""
         if keys is not None:
-            values = exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS)))
-            tree = (exp.select(*(exp.column(c, quoted=True) for c in columns))
-                    .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__q"))))
-                    .where(exp.In(this=exp.column(keys, quoted=True), query=exp.Subquery(this=values))))
+            tree = _keys_filtered(tree, columns, keys)
         sql = tree.sql(dialect="sqlite")
         order = placeholder_order(sql)
         return SqlFragment(self.name, sql, columns, tuple((n, ParamRef(n)) for n in order), types,
@@ -1010,6 +1010,31 @@ def _sqlite_value(value: object) -> object:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+def _keys_filtered(tree: exp.Expression, columns: tuple[str, ...], keys: str) -> exp.Expression:
+    """``tree`` keeping only rows whose output column ``keys`` is among the bound keys.
+
+    Inside the query's own WHERE when that means the same (SQLite 3.40 does not move
+    a condition with a subquery into a GROUP BY subquery, so a filter outside would
+    aggregate the whole table first): the column is a plain input column, and the
+    query has no LIMIT or window, and aggregates only grouped by that column.
+    Otherwise around it."""
+    values = exp.Subquery(this=exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS))))
+    if isinstance(tree, exp.Select) and keys in columns and len(tree.expressions) == len(columns):
+        item = tree.expressions[columns.index(keys)]
+        value = item.this if isinstance(item, exp.Alias) else item
+        group = tree.args.get("group")
+        grouped = {g.sql() for g in group.expressions} if group is not None else set()
+        aggregates = any(True for e in tree.expressions for _ in e.find_all(exp.AggFunc)) \
+            or tree.args.get("having") is not None or group is not None
+        if isinstance(value, exp.Column) and not tree.args.get("limit") and not tree.args.get("offset") \
+                and not any(True for e in tree.expressions for _ in e.find_all(exp.Window)) \
+                and (not aggregates or value.sql() in grouped):
+            return tree.copy().where(exp.In(this=value.copy(), query=values), copy=False)
+    return (exp.select(*(exp.column(c, quoted=True) for c in columns))
+            .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__q"))))
+            .where(exp.In(this=exp.column(keys, quoted=True), query=values)))
 
 
 def placeholder_order(sql: str) -> list[str]:
