@@ -101,6 +101,7 @@ class Relation:
     leaf: Leaf | None = None
     # column -> (leaf, the fragment column holding it, its type): where a join key comes from
     origins: dict[str, tuple[Leaf, str, pa.DataType | None]] = field(default_factory=dict)
+    graph: bool = False  # a GRAPH_TABLE: its origins are its match's own rows (filters may move in)
 
     def origin(self, name: str) -> tuple[Leaf, str, pa.DataType | None] | None:
         if name in self.origins:
@@ -632,7 +633,7 @@ class _Build:
             if isinstance(column.expr, ast.Column) and column.expr.name != "__path__":
                 output = leaf.graph_outputs[binder.output(column.expr).key]
                 origins[name] = (leaf, output.name, output.type)
-        self._add_relation(scope, Relation(alias, names, origins=origins), item.pos)
+        self._add_relation(scope, Relation(alias, names, origins=origins, graph=True), item.pos)
         node = exp.Subquery(this=wrapper, alias=_table_alias(alias, item.alias))
         node.meta["leaf_id"] = leaf.id
         return node
@@ -951,6 +952,13 @@ class _Build:
         if len(leaves) == 1 and None not in leaves:
             leaf = refs[0][1].leaf
             node.meta["push"] = Tag((leaf.id, ast.map_columns(conjunct, lambda c: ast.Column(names[id(c)], None, pos=c.pos))))
+        relations = {id(relation) for _, relation, _ in refs}
+        graph = refs[0][1]
+        if len(relations) == 1 and graph.graph and all(graph.origin(resolved) for _, _, resolved in refs):
+            # over one GRAPH_TABLE's columns: the match's outputs (``var.prop``), for its WHERE
+            leaf = graph.origin(refs[0][2])[0]
+            outputs = {id(column): graph.origin(resolved)[1] for column, _, resolved in refs}
+            node.meta["push"] = Tag((leaf.id, ast.map_columns(conjunct, lambda c: ast.Column(outputs[id(c)], None, pos=c.pos))))
         if isinstance(conjunct, ast.Binary) and conjunct.op == "=" and len(refs) == 2 \
                 and isinstance(conjunct.left, ast.Column) and isinstance(conjunct.right, ast.Column):
             sides = [relation.origin(resolved) for _, relation, resolved in refs]

@@ -63,6 +63,8 @@ def queries():
             yield i, fql, fql
         elif shape == 2:  # a graph neighbourhood joined with SQLite
             where, outer = pred(rng, "a", PERSON, True), pred(rng, "p", PEOPLE, True)
+            if rng.random() < 0.5:  # a filter on the GRAPH_TABLE's columns, outside it: moved into the match
+                outer += f" AND {pred(rng, 'g', (['aid', 'bid', 'since'], ['aname']), rng.random() < 0.7)}"
             fql = (f"SELECT g.aid, g.bid, g.since, p.city FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->"
                    f"(b:Person) WHERE {where} COLUMNS (a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since)) g "
                    f"{join} state.people p ON p.id = g.bid WHERE {outer}")

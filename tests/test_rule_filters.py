@@ -59,6 +59,27 @@ CASES = [
         ['SELECT "id", "name", "city", "age", "score" FROM "people"',
          "MATCH (n:`Person`) WHERE (`n`.`age` > $p0) RETURN n.`id` AS `id`, n.`name` AS `name`, n.`age` AS `age`"],
         id="right-join"),
+    pytest.param(  # an outer WHERE on a GRAPH_TABLE's columns goes into the match (a float's order
+        # comparison written so that NaN is above every number); LIKE stays (Kuzu's differs)
+        "SELECT g.bid FROM GRAPH_TABLE(graph MATCH (a:Person)-[k:KNOWS]->(b:Person) COLUMNS (a.id AS aid, "
+        "b.id AS bid, k.weight AS w, a.name AS aname)) g WHERE g.aid = 3 AND g.w >= 0.5 AND g.aname LIKE 'A%'",
+        {},
+        'SELECT "g"."bid" FROM (SELECT "a.id" AS "aid", "b.id" AS "bid", "k.weight" AS "w", "a.name" AS "aname" '
+        'FROM __f0) AS "g" WHERE "g"."aname" LIKE \'A%\'',
+        ["MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE ((`a`.`id` = $p0) AND ((`k`.`weight` >= $p1) "
+         "OR (`k`.`weight` <> `k`.`weight`)))\nRETURN `a`.`id` AS `a.id`, `b`.`id` AS `b.id`, "
+         "`k`.`weight` AS `k.weight`, `a`.`name` AS `a.name`"],
+        id="graph-table-outer-where"),
+    pytest.param(  # a GRAPH_TABLE on the right of a LEFT JOIN: its ON moves in, the WHERE stays
+        "SELECT p.name, g.bid FROM state.people p LEFT JOIN GRAPH_TABLE(graph MATCH (a:Person)-[k:KNOWS]->"
+        "(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) g ON g.aid = p.id AND g.bid < 50 WHERE g.bid > 10",
+        {},
+        'SELECT "p"."name", "g"."bid" FROM __f0 AS "p" LEFT JOIN (SELECT "a.id" AS "aid", "b.id" AS "bid" '
+        'FROM __f1) AS "g" ON "g"."aid" = "p"."id" WHERE "g"."bid" > 10',
+        ['SELECT "id", "name", "city", "age", "score" FROM "people"',
+         "MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`b`.`id` < $p0)\n"
+         "RETURN `a`.`id` AS `a.id`, `b`.`id` AS `b.id`"],
+        id="graph-table-left-join"),
 ]
 
 

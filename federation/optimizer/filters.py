@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from .. import ast
 from ..plan import Access, Draft, Pushed
 from .context import Context
 from .tree import and_all, conjuncts, from_leaves, leaf_id, null_supplying
@@ -62,11 +63,33 @@ def _take(part: exp.Expression, allowed, accesses: dict[int, Access], context: C
         return False
     leaf, expr = tag
     access = accesses.get(leaf)
+    sql = part.transform(  # a copy
+        lambda n: exp.column(n.name, quoted=True) if isinstance(n, exp.Column) else n)
+    if access is not None and access.kind == "graph" and allowed(leaf):
+        return _take_into_match(expr, sql, access, accesses, context)
     if access is None or access.kind != "scan" or not allowed(leaf):
         return False
     if not context.source(access.source).can_filter(access.table, expr, context.params):
         return False
-    sql = part.transform(  # a copy
-        lambda n: exp.column(n.name, quoted=True) if isinstance(n, exp.Column) else n)
     accesses[leaf] = replace(access, filters=access.filters + (Pushed(expr, sql),))
+    return True
+
+
+def _take_into_match(expr, sql, access: Access, accesses: dict[int, Access], context: Context) -> bool:
+    """A conjunct over a GRAPH_TABLE's columns (its outputs, ``var.prop``) goes into the
+    match's WHERE, when Kuzu evaluates it exactly: a filter on the rows the match returns."""
+    request = access.graph
+    outputs = {o.name: o for o in request.outputs}
+    columns = [c for c in expr.walk() if isinstance(c, ast.Column)]
+    if any(c.name not in outputs or outputs[c.name].prop is None for c in columns):
+        return False  # a path's length, or not an output
+    condition = ast.map_columns(expr, lambda c: ast.Column(outputs[c.name].prop, outputs[c.name].var, pos=c.pos))
+    types = {(o.var, o.prop): o.type for o in request.outputs if o.prop is not None}
+    condition = context.source(access.source).match_filter(condition, lambda c: types.get((c.table, c.name)),
+                                                           context.params)
+    if condition is None:
+        return False
+    where = condition if request.where is None else ast.Binary("AND", request.where, condition)
+    accesses[access.id] = replace(access, graph=replace(request, where=where),
+                                  filters=access.filters + (Pushed(expr, sql),))
     return True

@@ -432,6 +432,13 @@ class KuzuSource(Source):
         types = tuple(o.type for o in request.outputs)
         return CypherFragment(self.name, text, columns, params.items(), types)
 
+    def match_filter(self, condition: ast.Expr, property_type, params: Mapping[str, object]) -> ast.Expr | None:
+        """``condition`` (over ``var.prop`` columns of a match) as the match's WHERE
+        takes it, or None when Kuzu would evaluate it differently from DuckDB."""
+        if not cypher_exact(condition, property_type, params):
+            return None
+        return nan_ordered(condition, property_type)
+
     def few_keys(self, access) -> int:
         """Up to how many semi-join keys a list filter (``IN $keys``) beats the hash
         join of UNWOUND keys. The hash join costs a scan of the whole table or match
