@@ -81,8 +81,10 @@ class DuckDBConfig:
     temp_directory: str | None = None
 
     def settings(self) -> dict[str, object]:
-        """The ``duckdb.connect(config=...)`` dict."""
-        settings: dict[str, object] = {}
+        """The ``duckdb.connect(config=...)`` dict. DuckDB reads only the Arrow tables it
+        is handed: no file, URL, ATTACH, COPY or extension install, whatever SQL reached it
+        (it still spills to ``temp_directory``)."""
+        settings: dict[str, object] = {"enable_external_access": False}
         if self.memory_limit is not None:
             settings["memory_limit"] = f"{self.memory_limit}B"
         if self.threads is not None:

@@ -147,6 +147,24 @@ def test_kuzu_database_is_opened_read_only(dataset):
         source.close()
 
 
+def test_duckdb_reads_only_the_tables_it_is_handed(dataset, tmp_path):
+    """The join step's DuckDB has no file system: no file read, no ATTACH, no COPY,
+    no extension install, whatever SQL reached it; queries still run."""
+    import duckdb
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n")
+    with federation.connect(dataset.config) as fed:
+        duck = fed._duck.cursor()  # noqa: SLF001 - the connection itself, past FQL's own checks
+        for sql in (f"SELECT * FROM read_csv('{secret}')", f"ATTACH '{tmp_path / 'x.duckdb'}'",
+                    f"COPY (SELECT 1) TO '{tmp_path / 'out.csv'}'", "INSTALL httpfs",
+                    "SET enable_external_access = true"):
+            with pytest.raises(duckdb.Error):
+                duck.execute(sql)
+        assert not (tmp_path / "x.duckdb").exists() and not (tmp_path / "out.csv").exists()
+        assert fed.query("SELECT COUNT(*) AS n FROM state.people").fetchall() == [(200,)]
+
+
 # ---------------------------------------------------------------- missing stores are not created
 
 
