@@ -30,6 +30,7 @@ path = "state.db"            # relative paths resolve against this file's folder
 type = "kuzu"
 path = "graph.kuzu"
 buffer_pool_size = "1GiB"    # optional: Kuzu's buffer pool while a query reads the graph
+keep_open = false            # optional: true keeps the graph open between queries (no other process can write it)
 
 [sources.knowledge]
 type = "lancedb"
@@ -57,7 +58,7 @@ SOURCE_TYPES = {
 }
 _OPTIONAL = {
     "sqlite": {"retry"},
-    "kuzu": {"database", "retry", "buffer_pool_size"},
+    "kuzu": {"database", "retry", "buffer_pool_size", "keep_open"},
     "lancedb": {"embedder"},
 }
 SECTIONS = ("sources", "cache", "query", "planner", "retry", "duckdb")
@@ -172,6 +173,8 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
             options["retry"] = parse_retry(options.get("retry", {}), f"{where}: retry", retry)
         if kind == "kuzu" and "database" in options:
             required = ()
+        if "keep_open" in options and not isinstance(options["keep_open"], bool):
+            raise ConfigError(f"{where}: keep_open must be true or false, not {options['keep_open']!r}")
         if "buffer_pool_size" in options:
             options["buffer_pool_size"] = parse_bytes(options["buffer_pool_size"], f"{where}: buffer_pool_size")
         for key in required:

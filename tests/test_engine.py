@@ -345,6 +345,29 @@ def test_kuzu_write_by_another_process_between_queries(private):
         assert fed.query(sql).fetchall()[0][0] == before + 1
 
 
+def test_kuzu_keep_open_holds_the_graph_until_close(private):
+    """With keep_open the graph is opened once, not for each query (at scale M that
+    costs 60 ms a query), and other processes cannot write it until close()."""
+    from federation.sources.kuzu import SharedDatabase
+
+    path = private.config["sources"]["graph"]["path"]
+    shared = SharedDatabase.of(Path(path))
+    config = dict(private.config, sources=dict(private.config["sources"],
+                                               graph=dict(private.config["sources"]["graph"], keep_open=True)))
+    write = (f"import kuzu; db = kuzu.Database({path!r}); "
+             "kuzu.Connection(db).execute(\"CREATE (:Person {id: 999997, name: 'New'})\")")
+    with federation.connect(config) as fed:
+        opened = shared.opened
+        answers = [fed.query("SELECT COUNT(*) FROM graph.Person", cache=False).fetchall() for _ in range(3)]
+        assert answers[0] == answers[1] == answers[2]
+        assert shared.is_open and shared.opened - opened == 1
+        proc = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True)
+        assert proc.returncode != 0 and "lock" in proc.stderr.lower()
+    assert not shared.is_open
+    with pytest.raises(federation.ConfigError, match="keep_open must be true or false"):
+        federation.connect(dict(config, sources={"graph": dict(config["sources"]["graph"], keep_open="yes")}))
+
+
 def test_cache_can_be_turned_off(private):
     config = dict(private.config, cache={"max_bytes": 0})
     with federation.connect(config) as fed:

@@ -219,10 +219,13 @@ class KuzuSource(Source):
         if path is None and self._database is not None:
             path = getattr(self._database, "database_path", None)
         self.path = Path(str(path)) if path else None
+        self._kept = None  # (database, SharedDatabase) held open by keep_open
+        self._keep_lock = threading.Lock()
 
     # ------------------------------------------------------------ connections
     def _db(self, running: Running):
-        """The database, kept open until ``running`` (the query) ends."""
+        """The database, kept open until ``running`` (the query) ends (with
+        ``keep_open``: until the source closes)."""
         if self._database is not None:
             return self._database  # the application's: always open, never closed here
         if self.path is None or not self.path.exists():
@@ -233,7 +236,17 @@ class KuzuSource(Source):
             # while a writer in another process has the file: wait, per the retry policy
             return self._retrying(lambda: shared.acquire(self._open), running), shared.release
 
+        if self.options.get("keep_open"):
+            with self._keep_lock:  # not the source's lock: opening may wait for a writer
+                if self._kept is None:
+                    self._kept = (acquire()[0], shared)  # one more user, released by close()
         return running.keep(shared, acquire)
+
+    def close(self) -> None:
+        with self._keep_lock:
+            kept, self._kept = self._kept, None
+        if kept is not None:
+            kept[1].release()
 
     def _open(self, path: str):
         # Kuzu 0.11.3 leaks a file descriptor each time an open fails on another
