@@ -119,7 +119,8 @@ def queries():
             other = rng.choice([("graph.Person g", "g.id", "g.age"), ("knowledge.docs g", "g.author_id", "g.title")])
             link = rng.choice(["p.id", "o.person_id"])  # joined to one, equal to both
             if rng.random() < 0.5:
-                fql = (f"SELECT p.name, o.amount, {other[2]} FROM state.people p JOIN state.orders o "
+                amount = rng.choice(["o.amount", "amount"])  # unqualified: only orders has it
+                fql = (f"SELECT p.name, {amount}, {other[2]} FROM state.people p JOIN state.orders o "
                        f"ON o.person_id = p.id JOIN {other[0]} ON {other[1]} = {link} WHERE {where}")
             else:  # comma joins, the tables meeting only through the third
                 fql = (f"SELECT p.id, p.city, COUNT(*) AS n, SUM(o.amount) AS total FROM {other[0]}, "

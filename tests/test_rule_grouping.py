@@ -22,11 +22,30 @@ GROUPED = [
         id='comma'),
 ]
 
+UNQUALIFIED = [  # columns written without their table: qualified first where one table has them
+    pytest.param("SELECT city, amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
+                 "JOIN state.orders o ON person_id = p.id WHERE status = 'shipped'", id="select-on-where"),
+    pytest.param("SELECT city, COUNT(*) AS n FROM graph.Person g JOIN state.people p ON p.id = g.id "
+                 "JOIN state.orders o ON person_id = p.id GROUP BY city ORDER BY n DESC, city", id="group-order"),
+]
+
+
+@pytest.mark.parametrize("sql", UNQUALIFIED)
+def test_unqualified_columns_are_grouped_too(fed, sql):
+    from compare import assert_same
+    from test_random_optimizer import _unoptimized
+
+    plan = fed.plan(sql)
+    assert "__g0" in plan.sql
+    assert any(f.source == "state" and "JOIN" in f.text for f in plan.fragments)
+    assert_same(fed.query(sql, cache=False).to_arrow(), _unoptimized(fed, sql), ordered="ORDER BY" in sql)
+
+
 LEFT_ALONE = [
     pytest.param("SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
                  "LEFT JOIN state.orders o ON o.person_id = p.id", id="outer-join"),
-    pytest.param("SELECT city, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
-                 "JOIN state.orders o ON o.person_id = p.id", id="unqualified-column"),
+    pytest.param("SELECT p.city AS c, COUNT(*) AS n FROM graph.Person g JOIN state.people p ON p.id = g.id "
+                 "JOIN state.orders o ON o.person_id = p.id GROUP BY c", id="group-by-an-output-name"),
     pytest.param("SELECT p.name FROM graph.Person g JOIN state.people p ON p.id = g.id "
                  "JOIN state.orders o ON o.person_id = p.id WHERE o.amount > (SELECT 1)", id="subquery"),
     pytest.param("SELECT p.name FROM graph.Person g JOIN state.people p ON p.id = g.id "

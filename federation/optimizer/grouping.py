@@ -12,8 +12,9 @@ which ``push_subtrees`` then runs whole in SQLite (its index joins, and only the
 joined rows leave it), and whose key columns take part in semi-joins like a table's.
 
 Only where the rewrite cannot change the answer: a SELECT whose FROM is inner and
-cross joins only (no USING), every column written ``alias.column``, no ``*`` and no
-subquery in its expressions, and a group that SQLite computes exactly as DuckDB
+cross joins only (no USING), every column written ``alias.column`` or named by
+exactly one table of the FROM (it is qualified first), no ``*`` and no subquery in
+its expressions, and a group that SQLite computes exactly as DuckDB
 does (``Source.runs_exactly``). Tables are grouped along the equalities and other
 conditions between them; each group gets the conditions on its tables alone, and the
 others stay outside, referring to the group's columns.
@@ -25,6 +26,7 @@ import dataclasses
 from typing import Callable
 
 from .. import ast
+from ..catalog import find_name
 
 PREFIX = "__g"  # aliases of the derived tables this rewrite makes
 
@@ -95,8 +97,17 @@ def _group(select: ast.Select, order_by, context: _Context):
     for item in select.from_:
         if not _flatten(item, relations, conditions):
             return None
-    if len(relations) < 2 or not _plain(select, order_by, relations):
+    if len(relations) < 2:
         return None
+    if not _plain(select, order_by, relations):
+        select = _qualified_columns(select, relations, context.catalog)
+        if select is None:
+            return None
+        relations, conditions = [], []
+        for item in select.from_:
+            _flatten(item, relations, conditions)
+        if not _plain(select, order_by, relations):
+            return None
     for relation in relations:
         relation.source = _sqlite_source(relation.item, context.catalog)
     where = ast.conjuncts(select.where)
@@ -194,6 +205,7 @@ def _plain(select: ast.Select, order_by, relations) -> bool:
     ``*``, no subquery in an expression; ORDER BY may also name output columns."""
     aliases = {r.alias for r in relations}
     outputs = {i.alias.lower() for i in select.items if i.alias}
+    outputs |= {i.expr.name.lower() for i in select.items if not i.alias and isinstance(i.expr, ast.Column)}
     exprs = [i.expr for i in select.items] + list(select.group_by)
     exprs += [e for e in (select.where, select.having) if e is not None]
     exprs += [c for item in select.from_ for c in _join_conditions(item)]
@@ -210,6 +222,80 @@ def _plain(select: ast.Select, order_by, relations) -> bool:
                 if node.table is not None and node.table.lower() not in aliases:
                     return False
     return True
+
+
+def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | None:
+    """The SELECT with each unqualified column written ``alias.column``, when exactly
+    one table of its FROM has that column (the binder's rule: exact name, else one
+    case-insensitive match); None when a table's columns are unknown or a name is
+    not found (a SELECT alias, an outer query's column: left to the binder)."""
+    columns = {}
+    for relation in relations:
+        names = _columns_of(relation.item, catalog)
+        if names is None:
+            return None
+        columns[relation.alias] = names
+    missing = False
+
+    def qualify(column: ast.Column) -> ast.Column:
+        nonlocal missing
+        if column.table is not None:
+            return column
+        owners = [alias for alias, names in columns.items()
+                  if find_name(column.name, names, key=lambda n: n) is not None]
+        if len(owners) != 1:
+            missing = True
+            return column
+        return dataclasses.replace(column, table=owners[0])
+
+    def fix(expr):
+        if expr is None:
+            return None
+        if any(isinstance(n, (ast.InQuery, ast.Exists, ast.ScalarSubquery)) for n in expr.walk()):
+            return expr  # the subquery's own columns are not this FROM's: _plain refuses it
+        return _map_columns(expr, qualify)
+
+    def fix_from(item):
+        if isinstance(item, ast.Join):
+            return dataclasses.replace(item, left=fix_from(item.left), right=fix_from(item.right), on=fix(item.on))
+        return item
+
+    new = dataclasses.replace(
+        select,
+        items=tuple(dataclasses.replace(i, expr=fix(i.expr)) if not isinstance(i.expr, ast.Star) else i
+                    for i in select.items),
+        from_=tuple(fix_from(item) for item in select.from_),
+        where=fix(select.where), group_by=tuple(fix(g) for g in select.group_by), having=fix(select.having))
+    return None if missing else new
+
+
+def _columns_of(item, catalog) -> list[str] | None:
+    """The column names a FROM item offers, or None if they are not known here."""
+    alias = getattr(item, "alias", None)
+    if alias is not None and alias.columns:
+        return None  # not grouped anyway (see _alias)
+    try:
+        if isinstance(item, ast.TableRef):
+            return list(catalog.table(item.source, item.name).column_names) if item.source is not None else None
+        if isinstance(item, ast.GraphTable):
+            return [c.name for c in item.columns]
+        if isinstance(item, ast.VectorSearch):
+            if item.table.source is None:
+                return None
+            return [*catalog.table(item.table.source, item.table.name).column_names, "_distance"]
+    except Exception:  # noqa: BLE001 - the binder reports unknown names
+        return None
+    if isinstance(item, ast.SubqueryRef) and isinstance(item.query.body, ast.Select):
+        names = []
+        for i in item.query.body.items:
+            if i.alias:
+                names.append(i.alias)
+            elif isinstance(i.expr, ast.Column):
+                names.append(i.expr.name)
+            else:
+                return None  # a `*`, or a name DuckDB makes up
+        return names
+    return None
 
 
 def _join_conditions(item) -> list[ast.Expr]:
