@@ -39,8 +39,13 @@ class Node:
             yield from child.walk()
 
     def parameters(self) -> set[str]:
-        """The names of the ``$parameters`` used at or below this node."""
-        return {node.name for node in self.walk() if isinstance(node, Param)}
+        """The names of the ``$parameters`` used at or below this node (a new set; the
+        walk is done once per node: nodes never change)."""
+        found = self.__dict__.get("_parameters")
+        if found is None:
+            found = frozenset(node.name for node in self.walk() if isinstance(node, Param))
+            object.__setattr__(self, "_parameters", found)
+        return set(found)
 
 
 def _nodes_in(value: object) -> Iterator[Node]:
