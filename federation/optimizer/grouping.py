@@ -25,6 +25,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable
 
+import pyarrow as pa
+
 from .. import ast
 from ..catalog import find_name
 
@@ -319,8 +321,12 @@ def _aliases(expr) -> frozenset[str]:
 
 def _implied(parts, relations, catalog) -> list[ast.Expr]:
     """``a.x = s.y`` for two tables of one SQLite source whose columns are each equal
-    to a third column (so both can be grouped although only ``v`` joins them), when
-    the two columns have the same type (then the equalities compare alike)."""
+    to a third column (so both can be grouped although only ``v`` joins them).
+
+    Only when every column of those equalities is known to be an integer, or every
+    one a string: DuckDB casts across families (``'007' = 7`` holds, and so does
+    ``'7' = 7``, but not ``'007' = '7'``) and compares integers with a DOUBLE in
+    double precision, so equality would not carry over."""
     by_alias = {r.alias: r for r in relations}
     parent: dict[tuple[str, str], tuple[str, str]] = {}
     written: dict[tuple[str, str], ast.Column] = {}
@@ -346,6 +352,9 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
         classes.setdefault(find(key), []).append(key)
     implied = []
     for members in classes.values():
+        families = {_family(_column_type(by_alias[k[0]].item, k[1], catalog)) for k in members}
+        if len(families) != 1 or None in families:
+            continue
         tables = [k for k in members if by_alias[k[0]].source is not None]
         for i, first in enumerate(tables):
             for second in tables[i + 1:]:
@@ -358,6 +367,42 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
                     continue
                 implied.append(ast.Binary("=", written[first], written[second]))
     return implied
+
+
+def _family(type_) -> str | None:
+    if type_ is None:
+        return None
+    if pa.types.is_integer(type_):
+        return "integer"
+    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
+        return "string"
+    return None
+
+
+def _column_type(item, column: str, catalog):
+    """The type of ``column`` of a FROM item, when the catalog tells it (tables,
+    searches, a GRAPH_TABLE's plain ``var.prop`` columns), else None."""
+    try:
+        if isinstance(item, ast.TableRef) and item.source is not None:
+            found = catalog.table(item.source, item.name).column(column)
+            return found.type if found is not None else None
+        if isinstance(item, ast.VectorSearch) and item.table.source is not None:
+            found = catalog.table(item.table.source, item.table.name).column(column)
+            return found.type if found is not None else None
+        if isinstance(item, ast.GraphTable):
+            output = next((c for c in item.columns if c.name.lower() == column.lower()), None)
+            if output is None or not isinstance(output.expr, ast.Column) or output.expr.name == "__path__":
+                return None
+            labels = {v.var: (v.label, v.quantified if isinstance(v, ast.EdgePattern) else False)
+                      for p in item.patterns for v in (*p.nodes, *p.edges) if v.var}
+            label, quantified = labels.get(output.expr.table, (None, True))
+            if label is None or quantified:
+                return None
+            found = catalog.table(item.source, label).column(output.expr.name)
+            return found.type if found is not None else None
+    except Exception:  # noqa: BLE001 - unknown names are the binder's to report
+        return None
+    return None
 
 
 def _type(relation, column: str, catalog):
