@@ -14,10 +14,11 @@ joined rows leave it), and whose key columns take part in semi-joins like a tabl
 Only where the rewrite cannot change the answer: a SELECT whose FROM is inner and
 cross joins only (no USING), every column written ``alias.column`` or named by
 exactly one table of the FROM (it is qualified first), no ``*`` and no subquery in
-its expressions, and a group that SQLite computes exactly as DuckDB
-does (``Source.runs_exactly``). Tables are grouped along the equalities and other
-conditions between them; each group gets the conditions on its tables alone, and the
-others stay outside, referring to the group's columns.
+its expressions, and joins that SQLite computes exactly as DuckDB does
+(``Source.runs_exactly``). Tables are grouped along the equalities and other
+conditions between them; each group gets the conditions on its tables alone that
+SQLite computes exactly, and the others stay outside, referring to the group's
+columns.
 """
 
 from __future__ import annotations
@@ -126,13 +127,29 @@ def _group(select: ast.Select, order_by, context: _Context):
     inside: set[int] = set()  # parts the derived tables took
     for members in groups:
         name = _fresh(aliases, context.counter)
-        derived, used, columns = _derived(select, order_by, members, parts, given, name)
-        if derived is None:
-            continue
         source = context.catalog.source(members[0].source)
         tables = [context.catalog.table(m.item.source, m.item.name) for m in members]
-        if not source.runs_exactly(derived.query, tables, context.params):
-            continue
+
+        def exact(used: set[int]):
+            found = _derived(select, order_by, members, parts, given, name, used)
+            ok = found[0] is not None and source.runs_exactly(found[0].query, tables, context.params)
+            return found if ok else None
+
+        names = {m.alias for m in members}
+        taken = {i for i, (_, refs) in enumerate(parts) if refs and refs <= names}
+        found = exact(taken)
+        if found is None:
+            # the joins alone, then each condition on one table that SQLite computes
+            # exactly; the others stay outside, over the group's columns
+            joins = {i for i in taken if len(parts[i][1]) >= 2}
+            if exact(joins) is None:
+                continue
+            for i in sorted(taken - joins):
+                if exact(joins | {i}) is not None:
+                    joins.add(i)
+            taken, found = joins, exact(joins)
+        derived, columns = found
+        used = taken
         rename.update(columns)
         first[members[0].alias] = derived
         group_of.update({m.alias: name for m in members})
@@ -462,13 +479,12 @@ def _fresh(aliases: set[str], counter) -> str:
             return name
 
 
-def _derived(select, order_by, members, parts, given, name):
-    """The derived table of ``members``, the indexes of the ``parts`` it takes, and
-    the outer name of each member column used outside it. Parts from ``given`` on
+def _derived(select, order_by, members, parts, given, name, used: set[int]):
+    """The derived table of ``members`` that takes the ``parts`` numbered ``used``,
+    and the outer name of each member column used outside it. Parts from ``given`` on
     are implied equalities: the derived table may use them, the outer query has no
     need of them."""
     names = {m.alias for m in members}
-    used = {i for i, (_, refs) in enumerate(parts) if refs and refs <= names}
     outside: list[ast.Node] = [i.expr for i in select.items] + list(select.group_by)
     outside += [e for e in (select.having,) if e is not None]
     outside += [c for i, (c, _) in enumerate(parts[:given]) if i not in used]
@@ -480,7 +496,7 @@ def _derived(select, order_by, members, parts, given, name):
                 columns.setdefault((node.table.lower(), node.name.lower()), node)
     outputs = {key: f"__{key[0]}_{key[1]}" for key in columns}
     if not columns or len(set(outputs.values())) != len(outputs):
-        return None, used, {}
+        return None, {}
     items = tuple(ast.SelectItem(ast.Column(c.name, c.table), alias=outputs[key]) for key, c in columns.items())
     joined, available = None, set()
     pending = [(c, refs) for i, (c, refs) in enumerate(parts) if i in used]
@@ -494,7 +510,7 @@ def _derived(select, order_by, members, parts, given, name):
         joined = ast.Join("INNER" if here else "CROSS", joined, m.item, ast.and_all(here))
     body = ast.Select(items, (joined,), ast.and_all([c for c, _ in pending]))
     ref = ast.SubqueryRef(ast.Query(body), ast.Alias(name))
-    return ref, used, {key: ast.Column(out, name) for key, out in outputs.items()}
+    return ref, {key: ast.Column(out, name) for key, out in outputs.items()}
 
 
 def _rename(expr, rename: dict[tuple[str, str], ast.Column]):
