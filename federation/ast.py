@@ -6,6 +6,7 @@ so two queries that differ only in layout compare (and cache) as equal.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Iterator, Union
 
@@ -389,25 +390,31 @@ class Describe(Node):
 Statement = Union[QueryStatement, Explain, ShowSources, ShowTables, Describe]
 
 
+def rewrite(node, replace):
+    """``node`` with each node below it (itself included) for which ``replace`` returns
+    a node swapped for that one, top-down: a replaced node is not searched further.
+    Tuples are followed at any depth (CASE keeps ``(when, then)`` pairs); a node
+    nothing below changed in is returned as it is."""
+    if isinstance(node, Node):
+        found = replace(node)
+        if found is not None:
+            return found
+        changes = {}
+        for f in fields(node):  # type: ignore[arg-type]
+            value = getattr(node, f.name)
+            new = rewrite(value, replace)
+            if new is not value:
+                changes[f.name] = new
+        return dataclasses.replace(node, **changes) if changes else node
+    if isinstance(node, tuple):
+        items = tuple(rewrite(v, replace) for v in node)
+        return node if all(a is b for a, b in zip(items, node)) else items
+    return node
+
+
 def map_columns(expr: "Expr", change) -> "Expr":
     """``expr`` with every column reference replaced by ``change(column)``."""
-    import dataclasses
-
-    def fix(node):
-        if isinstance(node, Column):
-            return change(node)
-        if not dataclasses.is_dataclass(node):
-            return node
-        changes = {}
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            if isinstance(value, Node):
-                changes[f.name] = fix(value)
-            elif isinstance(value, tuple):
-                changes[f.name] = tuple(fix(v) if isinstance(v, Node) else v for v in value)
-        return dataclasses.replace(node, **changes)
-
-    return fix(expr)
+    return rewrite(expr, lambda node: change(node) if isinstance(node, Column) else None)
 
 
 def conjuncts(expr: "Expr | None") -> list["Expr"]:

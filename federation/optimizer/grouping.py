@@ -24,8 +24,6 @@ columns.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
-
 import pyarrow as pa
 
 from .. import ast
@@ -53,19 +51,7 @@ class _Context:
 
 def _rebuild(node, context: _Context):
     """``node`` with every Query inside it rewritten (bottom-up)."""
-    if isinstance(node, ast.Query):
-        return _query(node, context)
-    if isinstance(node, tuple):
-        return tuple(_rebuild(v, context) for v in node)
-    if not isinstance(node, ast.Node):
-        return node
-    changes = {}
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        new = _rebuild(value, context)
-        if new is not value:
-            changes[field.name] = new
-    return dataclasses.replace(node, **changes) if changes else node
+    return ast.rewrite(node, lambda n: _query(n, context) if isinstance(n, ast.Query) else None)
 
 
 def _query(query: ast.Query, context: _Context) -> ast.Query:
@@ -181,7 +167,7 @@ def _group(select: ast.Select, order_by, context: _Context):
         alias = i.alias
         if alias is None and isinstance(i.expr, ast.Column) and i.expr.table.lower() in group_of:
             # the output keeps the name DuckDB gave it: the column's, as the catalog spells it
-            alias = _type_and_name(by_alias[i.expr.table.lower()], i.expr.name, context.catalog)[1]
+            alias = _catalog_name(by_alias[i.expr.table.lower()], i.expr.name, context.catalog)
         return dataclasses.replace(i, expr=_rename(i.expr, rename), alias=alias)
 
     new = dataclasses.replace(
@@ -272,7 +258,7 @@ def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | N
             return None
         if any(isinstance(n, (ast.InQuery, ast.Exists, ast.ScalarSubquery)) for n in expr.walk()):
             return expr  # the subquery's own columns are not this FROM's: _plain refuses it
-        return _map_columns(expr, qualify)
+        return ast.map_columns(expr, qualify)
 
     def fix_from(item):
         if isinstance(item, ast.Join):
@@ -369,7 +355,8 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
         classes.setdefault(find(key), []).append(key)
     implied = []
     for members in classes.values():
-        families = {_family(_column_type(by_alias[k[0]].item, k[1], catalog)) for k in members}
+        types = {k: _column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
+        families = {_family(t) for t in types.values()}
         if len(families) != 1 or None in families:
             continue
         tables = [k for k in members if by_alias[k[0]].source is not None]
@@ -379,8 +366,7 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
                     continue
                 if any({first[0], second[0]} == set(_aliases(e)) for e, _ in parts):
                     continue  # already joined directly
-                if _type(by_alias[first[0]], first[1], catalog) != _type(by_alias[second[0]], second[1], catalog) \
-                        or _type(by_alias[first[0]], first[1], catalog) is None:
+                if types[first] != types[second]:
                     continue
                 implied.append(ast.Binary("=", written[first], written[second]))
     return implied
@@ -422,14 +408,10 @@ def _column_type(item, column: str, catalog):
     return None
 
 
-def _type(relation, column: str, catalog):
-    return _type_and_name(relation, column, catalog)[0]
-
-
-def _type_and_name(relation, column: str, catalog):
-    info = catalog.table(relation.item.source, relation.item.name)
-    found = info.column(column)
-    return (found.type, found.name) if found is not None else (None, column)
+def _catalog_name(relation, column: str, catalog) -> str:
+    """``column`` of a SQLite member as the catalog spells it."""
+    found = catalog.table(relation.item.source, relation.item.name).column(column)
+    return found.name if found is not None else column
 
 
 def _sqlite_source(item, catalog) -> str | None:
@@ -523,21 +505,4 @@ def _rename(expr, rename: dict[tuple[str, str], ast.Column]):
         new = rename.get((column.table.lower(), column.name.lower()))
         return dataclasses.replace(new, pos=column.pos) if new is not None else column
 
-    return _map_columns(expr, change)
-
-
-def _map_columns(node, change: Callable[[ast.Column], ast.Column]):
-    """``node`` with each column replaced (nested tuples too, as in CASE)."""
-    if isinstance(node, ast.Column):
-        return change(node)
-    if isinstance(node, tuple):
-        return tuple(_map_columns(v, change) for v in node)
-    if not isinstance(node, ast.Node):
-        return node
-    changes = {}
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        new = _map_columns(value, change)
-        if new is not value:
-            changes[field.name] = new
-    return dataclasses.replace(node, **changes) if changes else node
+    return ast.map_columns(expr, change)
