@@ -31,7 +31,7 @@ from .optimizer.grouping import group_joins
 from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
                    fragment_name)
 from .sources.base import Source
-from .sources.kuzu import GraphOutput, GraphRequest, cypher_exact, nan_ordered
+from .sources.kuzu import GraphOutput, GraphRequest
 from .sources.lancedb import DISTANCE, METRICS
 
 # Functions FQL documents (docs/language.md), with their argument counts.
@@ -597,10 +597,14 @@ class _Build:
         leaf = Leaf(next(self._ids), source, graph=item)
         self.leaves.append(leaf)
 
-        pushed, kept = [], []
+        pushed, kept, conditions = [], [], []
         for conjunct in ast.conjuncts(item.where):
-            (pushed if binder.pushable(conjunct, self.params) else kept).append(conjunct)
-        leaf.graph_where = ast.and_all([nan_ordered(c, binder.property_type) for c in pushed])
+            # as the filters rule does for an outer WHERE: Kuzu decides, and writes it
+            condition = source.match_filter(conjunct, binder.property_type, self.params)
+            (pushed if condition is not None else kept).append(conjunct)
+            if condition is not None:
+                conditions.append(condition)
+        leaf.graph_where = ast.and_all(conditions)
         for conjunct in pushed:
             binder.validate(conjunct)
 
@@ -1191,10 +1195,6 @@ class _GraphBinder:
         for node in expr.walk():
             if isinstance(node, ast.Column):
                 self._property(node)
-
-    def pushable(self, expr: ast.Expr, params: Mapping[str, object]) -> bool:
-        """Whether Kuzu evaluates ``expr`` exactly as DuckDB would (Kuzu decides)."""
-        return cypher_exact(expr, self.property_type, params)
 
     def property_type(self, column: ast.Column) -> pa.DataType | None:
         """The type of ``var.prop`` when the variable has one label and is not quantified."""

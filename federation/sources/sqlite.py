@@ -344,8 +344,7 @@ class SqliteSource(Source):
         )
         conditions = [f.sql for f in filters]
         if keys is not None:
-            values = exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS)))
-            conditions.append(exp.In(this=exp.column(keys, quoted=True), query=exp.Subquery(this=values)))
+            conditions.append(_among_keys(exp.column(keys, quoted=True)))
         for condition in conditions:
             select = select.where(condition, copy=False)
         sql = select.sql(dialect="sqlite")
@@ -1012,6 +1011,13 @@ def _sqlite_value(value: object) -> object:
     return value
 
 
+def _among_keys(column: exp.Expression) -> exp.Expression:
+    """``column IN (SELECT value FROM json_each(:__keys))``: the semi-join keys, bound as
+    one JSON array, whatever their number."""
+    values = exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS)))
+    return exp.In(this=column, query=exp.Subquery(this=values))
+
+
 def _keys_filtered(tree: exp.Expression, columns: tuple[str, ...], keys: str) -> exp.Expression:
     """``tree`` keeping only rows whose output column ``keys`` is among the bound keys.
 
@@ -1020,7 +1026,6 @@ def _keys_filtered(tree: exp.Expression, columns: tuple[str, ...], keys: str) ->
     aggregate the whole table first): the column is a plain input column, and the
     query has no LIMIT or window, and aggregates only grouped by that column.
     Otherwise around it."""
-    values = exp.Subquery(this=exp.select("value").from_(exp.func("json_each", exp.Placeholder(this=KEYS))))
     if isinstance(tree, exp.Select) and keys in columns and len(tree.expressions) == len(columns):
         item = tree.expressions[columns.index(keys)]
         value = item.this if isinstance(item, exp.Alias) else item
@@ -1031,10 +1036,10 @@ def _keys_filtered(tree: exp.Expression, columns: tuple[str, ...], keys: str) ->
         if isinstance(value, exp.Column) and not tree.args.get("limit") and not tree.args.get("offset") \
                 and not any(True for e in tree.expressions for _ in e.find_all(exp.Window)) \
                 and (not aggregates or value.sql() in grouped):
-            return tree.copy().where(exp.In(this=value.copy(), query=values), copy=False)
+            return tree.copy().where(_among_keys(value.copy()), copy=False)
     return (exp.select(*(exp.column(c, quoted=True) for c in columns))
             .from_(exp.Subquery(this=tree, alias=exp.TableAlias(this=exp.to_identifier("__q"))))
-            .where(exp.In(this=exp.column(keys, quoted=True), query=values)))
+            .where(_among_keys(exp.column(keys, quoted=True))))
 
 
 def placeholder_order(sql: str) -> list[str]:
