@@ -22,6 +22,59 @@ GROUPED = [
         id='comma'),
 ]
 
+GRAPH_GROUPED = [  # matches of one Kuzu source sharing a node (equal keys of one label): one MATCH
+    pytest.param(
+        "SELECT x.aid, y.cname FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) WHERE a.id = 3 COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH (p:Person)-[:WORKS_AT]->(c:Company) COLUMNS (p.id AS pid, c.name AS cname)) y ON y.pid = x.bid",
+        'SELECT "__g0"."__x_aid" AS "aid", "__g0"."__y_cname" AS "cname" FROM (SELECT "a.id" AS "__x_aid", "c.name" AS "__y_cname" FROM __f0) AS "__g0"',
+        ['MATCH (`a`:`Person`)-[:`KNOWS`]->(`b`:`Person`), (`b`:`Person`)-[:`WORKS_AT`]->(`c`:`Company`)\nWHERE (`a`.`id` = $p0)\nRETURN `a`.`id` AS `a.id`, `c`.`name` AS `c.name`'],
+        id='two-matches'),
+    pytest.param(  # node and relationship tables: _from and _to are the keys of the ends
+        "SELECT a.name, b.name AS bname, k.since FROM graph.Person a JOIN graph.KNOWS k ON k._from = a.id JOIN graph.Person b ON b.id = k._to WHERE a.id < 5",
+        'SELECT "__g0"."__a_name" AS "name", "__g0"."__b_name" AS "bname", "__g0"."__k_since" AS "since" FROM (SELECT "a.name" AS "__a_name", "a.id" AS "__a_id", "k.since" AS "__k_since", "b.name" AS "__b_name" FROM __f0) AS "__g0"',
+        ['MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`a`.`id` < $p0)\nRETURN `a`.`name` AS `a.name`, `a`.`id` AS `a.id`, `k`.`since` AS `k.since`, `b`.`name` AS `b.name`'],
+        id='tables'),
+    pytest.param(  # one variable name in both: the second is renamed
+        "SELECT x.aid, y.bid FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) y ON y.aid = x.bid WHERE x.aid = 3",
+        'SELECT "__g0"."__x_aid" AS "aid", "__g0"."__y_bid" AS "bid" FROM (SELECT "a.id" AS "__x_aid", "b_2.id" AS "__y_bid" FROM __f0) AS "__g0"',
+        ['MATCH (`a`:`Person`)-[:`KNOWS`]->(`b`:`Person`), (`b`:`Person`)-[:`KNOWS`]->(`b_2`:`Person`)\nWHERE (`a`.`id` = $p0)\nRETURN `a`.`id` AS `a.id`, `b_2`.`id` AS `b_2.id`'],
+        id='same-names'),
+    pytest.param(  # a LEFT JOIN made to the joined tables stays as it is
+        "SELECT p.name, o.amount, d.title FROM state.people p JOIN state.orders o ON o.person_id = p.id LEFT JOIN knowledge.docs d ON d.author_id = p.id WHERE p.city = 'Paris'",
+        'SELECT "__g0"."__p_name" AS "name", "__g0"."__o_amount" AS "amount", "d"."title" FROM (SELECT * FROM __f0) AS "__g0" LEFT JOIN __f1 AS "d" ON "d"."author_id" = "__g0"."__p_id"',
+        ['SELECT "p"."name" AS "__p_name", "o"."amount" AS "__o_amount", "p"."id" AS "__p_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "o"."person_id" = "p"."id" WHERE "p"."city" = \'Paris\'', "docs.search().select(['title', 'author_id'])"],
+        id='left-join-after'),
+]
+
+GRAPH_LEFT_ALONE = [  # separate Cypher queries, joined in DuckDB
+    pytest.param("SELECT x.aid, y.cid FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH (p:Person)-[:WORKS_AT]->(c:Company) COLUMNS (c.id AS cid)) y ON y.cid = x.bid",
+                 id="keys-of-two-labels"),
+    pytest.param("SELECT x.aid FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, a.age AS age)) y ON y.aid = x.aid AND y.aid = x.bid",
+                 id="two-nodes-of-one-match-made-one"),
+    pytest.param("SELECT x.aid, y.hops FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH p = ANY SHORTEST (a:Person)-[:KNOWS]->{1,3}(b:Person) COLUMNS (a.id AS aid, path_length(p) AS hops)) y ON y.aid = x.bid",
+                 id="shortest-path"),
+    pytest.param("SELECT a.name, k.since FROM graph.Person a LEFT JOIN graph.KNOWS k ON k._from = a.id",
+                 id="outer-join"),
+    pytest.param("SELECT a.name, w._to FROM graph.Person a JOIN graph.WORKS_AT w ON w._from = a.age",
+                 id="not-keys"),
+]
+
+
+@pytest.mark.parametrize("sql, duckdb, fragments", GRAPH_GROUPED)
+def test_graph_grouped(fed, sql, duckdb, fragments):
+    test_grouped(fed, sql, duckdb, fragments)
+
+
+@pytest.mark.parametrize("sql", GRAPH_LEFT_ALONE)
+def test_graph_left_alone(fed, sql):
+    from compare import assert_same
+    from test_random_optimizer import _unoptimized
+
+    plan = fed.plan(sql)
+    assert "__g" not in plan.sql
+    assert sum(f.source == "graph" for f in plan.fragments) == 2
+    assert_same(fed.query(sql, cache=False).to_arrow(), _unoptimized(fed, sql), ordered=False)
+
+
 UNQUALIFIED = [  # columns written without their table: qualified first where one table has them
     pytest.param("SELECT city, amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
                  "JOIN state.orders o ON person_id = p.id WHERE status = 'shipped'", id="select-on-where"),

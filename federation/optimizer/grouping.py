@@ -76,74 +76,52 @@ class _Relation:
     item: ast.Node  # a FROM item that is not a join
     alias: str  # lower-cased
     source: str | None = None  # a SQLite source's name, for a table of one
+    outer: bool = False  # on the right of a LEFT JOIN: never grouped
 
 
 def _group(select: ast.Select, order_by, context: _Context):
     """The SELECT with its groups made derived tables, and the column renames; None
     when nothing is grouped."""
-    relations: list[_Relation] = []
-    conditions: list[ast.Expr] = []  # ON conditions (inner joins: the same as WHERE)
-    for item in select.from_:
-        if not _flatten(item, relations, conditions):
-            return None
-    if len(relations) < 2:
+    found = _relations(select)
+    if found is None:
+        return None
+    relations, conditions, trailing = found
+    if len(relations) - sum(r.outer for r in relations) < 2:
         return None
     if not _plain(select, order_by, relations):
         select = _qualified_columns(select, relations, context.catalog)
         if select is None:
             return None
-        relations, conditions = [], []
-        for item in select.from_:
-            _flatten(item, relations, conditions)
+        relations, conditions, trailing = _relations(select)
         if not _plain(select, order_by, relations):
             return None
     for relation in relations:
-        relation.source = _sqlite_source(relation.item, context.catalog)
+        if not relation.outer:
+            relation.source = _sqlite_source(relation.item, context.catalog)
     where = ast.conjuncts(select.where)
     parts = [(c, _aliases(c)) for c in [*conditions, *where]]
     given = len(parts)
     parts += [(c, _aliases(c)) for c in _implied(parts, relations, context.catalog)]
-    groups = _components(relations, parts)
-    if not groups:
-        return None
     aliases = {r.alias for r in relations}
+    found = _sqlite_groups(select, order_by, relations, parts, given, aliases, context)
+    found += _graph_groups(select, order_by, relations, parts, given, aliases, context)
     rename: dict[tuple[str, str], ast.Column] = {}
-    group_of: dict[str, str] = {}  # member alias -> its derived table's alias
-    first: dict[str, ast.SubqueryRef] = {}  # first member's alias -> the derived table
-    inside: set[int] = set()  # parts the derived tables took
-    for members in groups:
-        name = _fresh(aliases, context.counter)
-        source = context.catalog.source(members[0].source)
-        tables = [context.catalog.table(m.item.source, m.item.name) for m in members]
-
-        def exact(used: set[int]):
-            found = _derived(select, order_by, members, parts, given, name, used)
-            ok = found[0] is not None and source.runs_exactly(found[0].query, tables, context.params)
-            return found if ok else None
-
-        names = {m.alias for m in members}
-        taken = {i for i, (_, refs) in enumerate(parts) if refs and refs <= names}
-        found = exact(taken)
-        if found is None:
-            # the joins alone, then each condition on one table that SQLite computes
-            # exactly; the others stay outside, over the group's columns
-            joins = {i for i in taken if len(parts[i][1]) >= 2}
-            if exact(joins) is None:
-                continue
-            for i in sorted(taken - joins):
-                if exact(joins | {i}) is not None:
-                    joins.add(i)
-            taken, found = joins, exact(joins)
-        derived, columns = found
-        used = taken
-        rename.update(columns)
-        first[members[0].alias] = derived
-        group_of.update({m.alias: name for m in members})
-        inside |= used
+    group_of: dict[str, str] = {}  # member alias -> its group's alias
+    first: dict[str, ast.Node] = {}  # first member's alias -> the group's FROM item
+    inside: set[int] = set()  # parts the groups took
+    output_name = {}  # member alias -> the name DuckDB gives its column `alias.c`
+    for group in found:
+        rename.update(group.columns)
+        first[group.members[0].alias] = group.item
+        group_of.update({m.alias: group.item.alias.name for m in group.members})
+        inside |= group.used
+        output_name.update({m.alias: group.output_name for m in group.members})
     if not first:
         return None
     order = []
     for r in relations:
+        if r.outer:
+            continue
         if r.alias not in group_of:
             order.append((r.alias, r.item))
         elif r.alias in first:
@@ -161,13 +139,16 @@ def _group(select: ast.Select, order_by, context: _Context):
         pending = [(c, refs) for c, refs in pending if not any(c is h for h in here)]
         on = ast.and_all([_rename(c, rename) for c in here])
         joined = ast.Join("INNER" if on is not None else "CROSS", joined, item, on)
+    for join in trailing:  # LEFT JOINs to the inner joins, as they were
+        joined = dataclasses.replace(join, left=joined, on=_rename(join.on, rename))
     by_alias = {r.alias: r for r in relations}
 
     def item(i: ast.SelectItem) -> ast.SelectItem:
         alias = i.alias
         if alias is None and isinstance(i.expr, ast.Column) and i.expr.table.lower() in group_of:
-            # the output keeps the name DuckDB gave it: the column's, as the catalog spells it
-            alias = _catalog_name(by_alias[i.expr.table.lower()], i.expr.name, context.catalog)
+            # the output keeps the name DuckDB gave it: the column's, as its table spells it
+            member = i.expr.table.lower()
+            alias = output_name[member](by_alias[member], i.expr.name)
         return dataclasses.replace(i, expr=_rename(i.expr, rename), alias=alias)
 
     new = dataclasses.replace(
@@ -179,6 +160,313 @@ def _group(select: ast.Select, order_by, context: _Context):
         having=_rename(select.having, rename),
     )
     return new, rename
+
+
+@dataclasses.dataclass
+class _Group:
+    members: list[_Relation]  # in FROM order
+    item: ast.Node  # the FROM item that replaces them (aliased)
+    columns: dict[tuple[str, str], ast.Column]  # (member alias, column) -> its name outside
+    used: set[int]  # the parts it takes
+    output_name: object  # (member, column) -> the name DuckDB gives `member.column`
+
+
+def _sqlite_groups(select, order_by, relations, parts, given, aliases, context) -> list[_Group]:
+    """Each group of joined tables of one SQLite source as one derived table."""
+    found = []
+    for members in _components(relations, parts):
+        name = _fresh(aliases, context.counter)
+        source = context.catalog.source(members[0].source)
+        tables = [context.catalog.table(m.item.source, m.item.name) for m in members]
+
+        def exact(used: set[int]):
+            found = _derived(select, order_by, members, parts, given, name, used)
+            ok = found[0] is not None and source.runs_exactly(found[0].query, tables, context.params)
+            return found if ok else None
+
+        names = {m.alias for m in members}
+        taken = {i for i, (_, refs) in enumerate(parts) if refs and refs <= names}
+        result = exact(taken)
+        if result is None:
+            # the joins alone, then each condition on one table that SQLite computes
+            # exactly; the others stay outside, over the group's columns
+            joins = {i for i in taken if len(parts[i][1]) >= 2}
+            if exact(joins) is None:
+                continue
+            for i in sorted(taken - joins):
+                if exact(joins | {i}) is not None:
+                    joins.add(i)
+            taken, result = joins, exact(joins)
+        derived, columns = result
+        found.append(_Group(members, derived, columns, taken,
+                            lambda member, column: _catalog_name(member, column, context.catalog)))
+    return found
+
+
+# ---------------------------------------------------------------- one Kuzu source's matches
+
+
+@dataclasses.dataclass
+class _Match:
+    """A FROM item over one Kuzu source, as the parts of a GRAPH_TABLE."""
+    source: str  # as the catalog spells it
+    patterns: tuple[ast.PathPattern, ...]
+    where: ast.Expr | None
+    columns: dict[str, ast.GraphColumn]  # lower-cased name -> the column
+    keys: dict[str, tuple[str, str]]  # lower-cased name -> (node variable, label) whose primary key it is
+    variables: list[str]  # node, edge and path variables, in order of appearance
+    made_up: frozenset[str] = frozenset()  # variables the query did not write
+
+
+def _graph_groups(select, order_by, relations, parts, given, aliases, context) -> list[_Group]:
+    """GRAPH_TABLEs and tables of one Kuzu source joined on node keys, as one GRAPH_TABLE.
+
+    ``GRAPH_TABLE (g MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (b.id AS bid)) x JOIN
+    GRAPH_TABLE (g MATCH (c:Person)-[:WORKS_AT]->(o:Company) COLUMNS (c.id AS cid, ...)) y
+    ON y.cid = x.bid``: the two matches share a node, the same node because a key
+    identifies it in its label, so they are one MATCH with ``c`` written ``b``. A node
+    table is the match ``(n:Label)``, a relationship table ``(s:From)-[r:Type]->(d:To)``
+    with ``_from`` and ``_to`` the keys of ``s`` and ``d``. Kuzu matches walks (an edge
+    may repeat across patterns), as separate GRAPH_TABLEs do, so the rows are the same."""
+    matches = {}
+    for relation in relations:
+        match = None if relation.outer else _as_match(relation.item, context.catalog)
+        if match is not None:
+            matches[relation.alias] = match
+    if len(matches) < 2:
+        return []
+    same: dict[tuple[str, str], tuple[str, str]] = {}  # (alias, variable) -> one it is the same node as
+    joined: dict[str, str] = {alias: alias for alias in matches}
+    joins: dict[int, tuple[str, str]] = {}  # part -> the aliases it joins
+
+    def find(parent, key):
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for i, (expr, _) in enumerate(parts[:given]):
+        if not (isinstance(expr, ast.Binary) and expr.op == "=" and isinstance(expr.left, ast.Column)
+                and isinstance(expr.right, ast.Column)):
+            continue
+        ends = []
+        for column in (expr.left, expr.right):
+            match = matches.get(column.table.lower())
+            key = match.keys.get(column.name.lower()) if match is not None else None
+            if key is None:
+                break
+            ends.append((column.table.lower(), match, key))
+        else:
+            (left, first, (var1, label1)), (right, second, (var2, label2)) = ends
+            if left != right and first.source == second.source and label1 == label2:
+                same[find(same, (right, var2))] = find(same, (left, var1))
+                joined[find(joined, right)] = find(joined, left)
+                joins[i] = (left, right)
+    components: dict[str, list[_Relation]] = {}
+    for relation in relations:
+        if relation.alias in matches:
+            components.setdefault(find(joined, relation.alias), []).append(relation)
+    found = []
+    for members in components.values():
+        if len(members) < 2:
+            continue
+        group = _merged(members, matches, same, find, joins, select, order_by, parts, given, aliases, context)
+        if group is not None:
+            found.append(group)
+    return found
+
+
+def _merged(members, matches, same, find, joins, select, order_by, parts, given, aliases, context):
+    names = {m.alias for m in members}
+    used = {i for i, pair in joins.items() if set(pair) <= names}
+    # a variable of each member for every node they share; two of one member's
+    # variables made one would change that member's own match: left as it is
+    classes: dict[tuple[str, str], set[str]] = {}
+    for member in members:
+        for var in matches[member.alias].variables:
+            owners = classes.setdefault(find(same, (member.alias, var)), set())
+            if member.alias in owners:
+                return None
+            owners.add(member.alias)
+    rename: dict[tuple[str, str], str] = {}  # (alias, variable) -> its name in the one match
+    named: dict[tuple[str, str], str] = {}  # a shared node -> its name
+    taken: set[str] = set()
+    order = [(m.alias, v) for m in members for v in matches[m.alias].variables]
+    # names the query wrote first: a relationship table's ends are named after it
+    order.sort(key=lambda key: key[1] in matches[key[0]].made_up)
+    for alias, var in order:
+        root = find(same, (alias, var))
+        if root not in named:
+            candidate, n = var, 1
+            while candidate.lower() in taken:
+                n += 1
+                candidate = f"{var}_{n}"
+            taken.add(candidate.lower())
+            named[root] = candidate
+        rename[(alias, var)] = named[root]
+    columns = _used_outside(select, order_by, names, parts, given, used)
+    outputs = {key: f"__{key[0]}_{key[1]}" for key in columns}
+    if len(set(outputs.values())) != len(outputs):
+        return None
+    if not columns:  # COUNT(*): one column, for one row per match
+        member = members[0]
+        first = next(iter(matches[member.alias].columns.values()))
+        key = (member.alias, first.name.lower())
+        outputs = {key: f"__{key[0]}_{key[1]}"}
+    patterns, conditions, graph_columns = [], [], []
+    for member in members:
+        match = matches[member.alias]
+        var = {v: rename[(member.alias, v)] for v in match.variables}
+        patterns += [_rename_pattern(p, var) for p in match.patterns]
+        if match.where is not None:
+            conditions.append(_rename_variables(match.where, var))
+        for (alias, column), out in outputs.items():
+            if alias != member.alias:
+                continue
+            written = match.columns.get(column)
+            if written is None:
+                return None  # not a column of that table: the binder says so, on the query as written
+            graph_columns.append(ast.GraphColumn(_rename_variables(written.expr, var), out, pos=written.pos))
+    # a node table's lone `(a:Label)` says nothing another pattern with `a` does not
+    elsewhere = lambda p, v: any(v in {n.var for n in q.nodes} for q in patterns if q is not p)  # noqa: E731
+    patterns = [p for p in patterns if not (len(p.nodes) == 1 and not p.nodes[0].properties and not p.path_var
+                                            and elsewhere(p, p.nodes[0].var))]
+    name = _fresh(aliases, context.counter)
+    item = ast.GraphTable(matches[members[0].alias].source, tuple(patterns), ast.and_all(conditions),
+                          tuple(graph_columns), ast.Alias(name), pos=members[0].item.pos)
+    renamed = {key: ast.Column(out, name) for key, out in outputs.items() if key in columns}
+    return _Group(members, item, renamed, used,
+                  lambda member, column: matches[member.alias].columns[column.lower()].name)
+
+
+def _rename_variables(expr, var: dict[str, str]):
+    return ast.map_columns(expr, lambda c: dataclasses.replace(c, table=var[c.table]) if c.table in var else c)
+
+
+def _rename_pattern(pattern: ast.PathPattern, var: dict[str, str]) -> ast.PathPattern:
+    return dataclasses.replace(
+        pattern,
+        path_var=var.get(pattern.path_var, pattern.path_var),
+        nodes=tuple(dataclasses.replace(n, var=var.get(n.var, n.var)) for n in pattern.nodes),
+        edges=tuple(dataclasses.replace(e, var=var.get(e.var, e.var)) for e in pattern.edges),
+    )
+
+
+def _as_match(item, catalog) -> _Match | None:
+    """A GRAPH_TABLE, node table or relationship table of a Kuzu source as a match,
+    or None (another source, a shortest path, or names the binder will reject)."""
+    try:
+        if isinstance(item, ast.GraphTable):
+            source = catalog.source(item.source)
+            return _graph_match(item, source, catalog.tables(source)) if source.kind == "kuzu" else None
+        if isinstance(item, ast.TableRef):
+            info = catalog.table(item.source, item.name)
+            source = catalog.source(info.source)
+            return _table_match(_alias(item), info, source.name) if source.kind == "kuzu" else None
+    except Exception:  # noqa: BLE001 - unknown names are the binder's to report
+        return None
+    return None
+
+
+def _graph_match(item: ast.GraphTable, source, tables) -> _Match | None:
+    if any(p.shortest for p in item.patterns):
+        return None  # one shortest path per pair: not a join of walks
+    labels: dict[str, set[str]] = {}
+    variables, edges = [], set()
+    for pattern in item.patterns:
+        for var in [pattern.path_var] + [n.var for n in pattern.nodes] + [e.var for e in pattern.edges]:
+            if var is not None and var not in variables:
+                variables.append(var)
+        for node in pattern.nodes:
+            if node.var is not None:
+                labels.setdefault(node.var, set())
+                if node.label is not None:
+                    found = find_name(node.label, tables.values(), key=lambda t: t.name)
+                    if found is None or found.kind != "node":
+                        return None
+                    labels[node.var].add(found.name)
+        edges |= {e.var for e in pattern.edges if e.var is not None}
+    if edges & set(labels) or len({v.lower() for v in variables}) != len(variables):
+        return None
+    columns, keys = {}, {}
+    for column in item.columns:
+        if column.name.lower() in columns:
+            return None
+        columns[column.name.lower()] = column
+        expr = column.expr
+        if isinstance(expr, ast.Column) and len(labels.get(expr.table, ())) == 1:
+            label = next(iter(labels[expr.table]))
+            key = _key(tables[label])
+            if key is not None and key.lower() == expr.name.lower():
+                keys[column.name.lower()] = (expr.table, label)
+    return _Match(source.name, item.patterns, item.where, columns, keys, variables)
+
+
+def _table_match(alias: str, info, source: str) -> _Match | None:
+    if info.kind == "node":
+        pattern = ast.PathPattern((ast.NodePattern(alias, info.name),), ())
+        columns = {c.name.lower(): ast.GraphColumn(ast.Column(c.name, alias), c.name) for c in info.columns}
+        key = _key(info)
+        keys = {key.lower(): (alias, info.name)} if key is not None else {}
+        return _Match(source, (pattern,), None, columns, keys, [alias])
+    ends = info.option("ends") or ()
+    if info.kind != "rel" or len(ends) != 1:
+        return None  # a type between several pairs of labels: one match each
+    src_node, dst_node, src_key, dst_key = ends[0]
+    src, dst = f"{alias}__from", f"{alias}__to"
+    pattern = ast.PathPattern((ast.NodePattern(src, src_node), ast.NodePattern(dst, dst_node)),
+                              (ast.EdgePattern(alias, info.name, "right"),))
+    columns = {c.name.lower(): ast.GraphColumn(ast.Column(c.name, alias), c.name) for c in info.columns}
+    columns["_from"] = ast.GraphColumn(ast.Column(src_key, src), "_from")
+    columns["_to"] = ast.GraphColumn(ast.Column(dst_key, dst), "_to")
+    return _Match(source, (pattern,), None, columns, {"_from": (src, src_node), "_to": (dst, dst_node)},
+                  [src, alias, dst], frozenset({src, dst}))
+
+
+def _key(table) -> str | None:
+    """A node table's primary key, when it is an integer or a string (exact equality
+    in DuckDB as in Kuzu)."""
+    key = table.option("primary_key")
+    column = table.column(key) if key is not None else None
+    return column.name if column is not None and _family(column.type) is not None else None
+
+
+def _relations(select: ast.Select):
+    """The FROM's tables, the ON conditions of its inner joins, and the LEFT JOINs
+    made to them (outermost last); None when it is not of that shape.
+
+    ``a JOIN b ON .. LEFT JOIN c ON ..``: ``a`` and ``b`` may be grouped, ``c`` is
+    not (its rows may be missing), and a WHERE condition on ``a`` and ``b`` alone
+    may move into their group: a LEFT JOIN keeps each row of its left side by itself."""
+    relations: list[_Relation] = []
+    conditions: list[ast.Expr] = []
+    items, trailing = select.from_, []
+    if len(items) == 1:
+        item = items[0]
+        while isinstance(item, ast.Join) and item.kind == "LEFT" and not item.using:
+            trailing.append(item)
+            item = item.left
+        items = (item,)
+    for item in items:
+        if not _flatten(item, relations, conditions):
+            return None
+    for join in reversed(trailing):
+        if not _leaves(join.right, relations):
+            return None
+    return relations, conditions, trailing[::-1]
+
+
+def _leaves(item, relations: list[_Relation]) -> bool:
+    """The tables of a LEFT JOIN's right side, as relations not to group."""
+    if isinstance(item, ast.Join):
+        return item.kind != "CROSS" and not item.using and _leaves(item.left, relations) \
+            and _leaves(item.right, relations)
+    alias = _alias(item)
+    if alias is None or any(r.alias == alias for r in relations):
+        return False
+    relations.append(_Relation(item, alias, outer=True))
+    return True
 
 
 def _flatten(item, relations: list[_Relation], conditions: list[ast.Expr]) -> bool:
@@ -303,9 +591,11 @@ def _columns_of(item, catalog) -> list[str] | None:
     return None
 
 
-def _join_conditions(item) -> list[ast.Expr]:
+def _join_conditions(item, outer: bool = False) -> list[ast.Expr]:
+    """The ON conditions in a FROM item (``outer``: of its outer joins only)."""
     if isinstance(item, ast.Join):
-        return _join_conditions(item.left) + _join_conditions(item.right) + ([item.on] if item.on else [])
+        own = [item.on] if item.on is not None and (not outer or item.kind not in ("INNER", "CROSS")) else []
+        return _join_conditions(item.left, outer) + _join_conditions(item.right, outer) + own
     return []
 
 
@@ -466,16 +756,7 @@ def _derived(select, order_by, members, parts, given, name, used: set[int]):
     and the outer name of each member column used outside it. Parts from ``given`` on
     are implied equalities: the derived table may use them, the outer query has no
     need of them."""
-    names = {m.alias for m in members}
-    outside: list[ast.Node] = [i.expr for i in select.items] + list(select.group_by)
-    outside += [e for e in (select.having,) if e is not None]
-    outside += [c for i, (c, _) in enumerate(parts[:given]) if i not in used]
-    outside += [item.expr for item in order_by]
-    columns: dict[tuple[str, str], ast.Column] = {}  # (alias, column) lower-cased -> as written
-    for expr in outside:
-        for node in expr.walk():
-            if isinstance(node, ast.Column) and node.table is not None and node.table.lower() in names:
-                columns.setdefault((node.table.lower(), node.name.lower()), node)
+    columns = _used_outside(select, order_by, {m.alias for m in members}, parts, given, used)
     outputs = {key: f"__{key[0]}_{key[1]}" for key in columns}
     if not columns or len(set(outputs.values())) != len(outputs):
         return None, {}
@@ -493,6 +774,22 @@ def _derived(select, order_by, members, parts, given, name, used: set[int]):
     body = ast.Select(items, (joined,), ast.and_all([c for c, _ in pending]))
     ref = ast.SubqueryRef(ast.Query(body), ast.Alias(name))
     return ref, {key: ast.Column(out, name) for key, out in outputs.items()}
+
+
+def _used_outside(select, order_by, names: set[str], parts, given, used: set[int]) -> dict:
+    """The columns of the tables ``names`` that the query uses outside their group,
+    ``(alias, column)`` lower-cased -> the column as written."""
+    outside: list[ast.Node] = [i.expr for i in select.items] + list(select.group_by)
+    outside += [e for e in (select.having,) if e is not None]
+    outside += [c for i, (c, _) in enumerate(parts[:given]) if i not in used]
+    outside += [item.expr for item in order_by]
+    outside += [c for item in select.from_ for c in _join_conditions(item, outer=True)]
+    columns: dict[tuple[str, str], ast.Column] = {}
+    for expr in outside:
+        for node in expr.walk():
+            if isinstance(node, ast.Column) and node.table is not None and node.table.lower() in names:
+                columns.setdefault((node.table.lower(), node.name.lower()), node)
+    return columns
 
 
 def _rename(expr, rename: dict[tuple[str, str], ast.Column]):
