@@ -28,6 +28,7 @@ from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, Context
 from .optimizer.grouping import group_joins
+from .optimizer.unnesting import unnest_in
 from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
                    fragment_name)
 from .sources.base import Source
@@ -187,8 +188,8 @@ class Planner:
             params = {**{name: UNBOUND for name in used}, **params}
         check_parameters(query, params)
         catalog = catalog or self.catalog.snapshot()
-        if optimize:  # before binding: it rewrites the FQL (see optimizer/grouping.py)
-            query = group_joins(query, catalog, params)
+        if optimize:  # before binding: they rewrite the FQL (see optimizer/unnesting.py, grouping.py)
+            query = group_joins(unnest_in(query, catalog), catalog, params)
         draft = self.bind(query, params, catalog)
         context = Context(catalog, params, self.describe, self.max_keys)
         draft = optimizer.optimize(draft, context, optimizer.RULES if optimize else optimizer.BASELINE)

@@ -48,7 +48,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(11)
+        shape = rng.randrange(12)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -135,6 +135,9 @@ def queries():
         elif shape == 10:  # Kuzu tables and GRAPH_TABLEs joined on node keys: grouped, one Cypher query
             fql, ref = merged_graph_query(rng, join)
             yield i, fql, ref
+        elif shape == 11:  # IN (SELECT ...) over another source: made a join, its values reduce the outer table
+            fql, ref = in_subquery_query(rng)
+            yield i, fql, ref
         else:  # WHERE equality between sources, with an IN subquery
             fql = (f"SELECT p.name, g.id FROM state.people p, graph.Person g WHERE g.id = p.id AND "
                    f"{pred(rng, 'p', PEOPLE, True)} AND p.id IN (SELECT o.person_id FROM state.orders o "
@@ -166,6 +169,30 @@ def merged_graph_query(rng, join):
             f"ON p.id = g.id WHERE {pred(rng, 'g', PERSON)}")
     head = "SELECT x.aid, x.bid, g.name, p.city FROM "
     return f"{head}{graph.format(where=first)}{tail}", f"{head}{GRAPH_REF.format(where=first)}{tail}"
+
+
+def in_subquery_query(rng):
+    negated = rng.choice(["", "", "", "NOT "])  # NOT IN stays a filter in DuckDB
+    form = rng.choice(["graph", "vectors", "sqlite", "or"])
+    if form == "graph":
+        where = pred(rng, "a", PERSON, True)
+        inner = ("SELECT g.bid FROM {} g WHERE " + pred(rng, "g", (["aid", "bid", "since"], ["aname"]), True))
+        graph = (f"GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE {where} "
+                 "COLUMNS (a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since))")
+        head = f"SELECT p.id, p.name, p.city FROM state.people p WHERE {pred(rng, 'p', PEOPLE, True)} AND p.id {negated}IN "
+        return f"{head}({inner.format(graph)})", f"{head}({inner.format(GRAPH_REF.format(where=where))})"
+    if form == "vectors":
+        fql = (f"SELECT g.id, g.name FROM graph.Person g WHERE g.id {negated}IN (SELECT d.author_id FROM "
+               f"knowledge.docs d WHERE {pred(rng, 'd', DOCS)}) AND {pred(rng, 'g', PERSON, True)}")
+        return fql, fql
+    if form == "sqlite":  # unqualified columns inside, and an aggregate over the outer table
+        fql = (f"SELECT d.topic, COUNT(*) AS n FROM knowledge.docs d WHERE d.author_id {negated}IN "
+               f"(SELECT person_id FROM state.orders WHERE {pred(rng, 'orders', ORDERS, True)}) GROUP BY d.topic "
+               f"ORDER BY d.topic")
+        return fql, fql
+    fql = (f"SELECT p.id FROM state.people p WHERE p.id IN (SELECT o.person_id FROM state.orders o) "
+           f"OR {pred(rng, 'p', PEOPLE, True)}")  # under OR: left as it is
+    return fql, fql
 
 
 CASES = list(queries())
@@ -220,3 +247,14 @@ def test_the_graph_grouping_fires_on_generated_queries(fed):
     print(f"one Cypher query: {len(one)} of {len(merged)}")
     assert len(merged) >= 20 and len(one) >= len(merged) * 0.9, (len(one), len(merged))
 
+
+
+def test_in_subqueries_become_joins_on_generated_queries(fed):
+    """Every generated ``x IN (SELECT ...)`` (not NOT IN, not under OR) becomes a join
+    (whether its values then reduce the outer table is the estimates' call:
+    tests/test_rule_unnesting.py)."""
+    cases = [fql for _, fql, _ in CASES if " IN (SELECT " in fql and "NOT IN" not in fql and " OR " not in fql
+             and fql.startswith(("SELECT p.id, p.name, p.city", "SELECT g.id, g.name", "SELECT d.topic"))]
+    joined = [fql for fql in cases if "__in0" in fed.plan(fql).sql]
+    print(f"made a join: {len(joined)} of {len(cases)}")
+    assert len(cases) >= 20 and len(joined) == len(cases), (len(joined), len(cases))

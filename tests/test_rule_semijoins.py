@@ -67,7 +67,19 @@ def test_estimates_use_source_statistics(fed, dataset):
     people = fed.query("SELECT COUNT(*) AS n FROM graph.Person").to_arrow()["n"][0].as_py()
     docs = fed.query("SELECT COUNT(*) AS n FROM knowledge.docs").to_arrow()["n"][0].as_py()
     assert plan.estimates[0] == pytest.approx(orders * selectivity(parse("SELECT 1 WHERE a = 'x'").query.body.where))
-    assert sorted(plan.estimates[1:]) == sorted([people, docs])
+    # Person is reduced on its key by the orders' person_id: at most as many rows
+    assert sorted(plan.estimates[1:]) == sorted([min(people, plan.estimates[0]), docs])
+
+
+def test_a_table_reduced_on_its_key_reduces_the_next(fed):
+    """orders -> Person (on Person's key: at most the orders' estimate) -> docs: the
+    chain a hand-written pipeline would run, though Person alone is not small."""
+    plan = plan_with(fed, "SELECT o.id, g.name FROM state.orders o, graph.Person g, knowledge.docs d "
+                          "WHERE o.status = 'shipped' AND g.id = o.person_id AND d.author_id = g.id", RULES)
+    kinds = {f.source: i for i, f in enumerate(plan.fragments)}
+    person, docs = plan.semijoins[kinds["graph"]], plan.semijoins[kinds["knowledge"]]
+    assert (person.producer, person.column) == (kinds["state"], "id")
+    assert (docs.producer, docs.column) == (kinds["graph"], "author_id")
 
 
 @pytest.mark.parametrize("max_keys, reduced", [(10_000, True), (1, False)])

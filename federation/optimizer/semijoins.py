@@ -49,6 +49,24 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
                     if tag and target is not None and target in (tag[0][0], tag[1][0]):
                         consumer, producer = (tag[0], tag[1]) if tag[0][0] == target else (tag[1], tag[0])
                         options.setdefault(consumer[0], []).append((consumer, producer))
+    # rounds: a table reduced on its key has at most its producer's rows, and may then
+    # reduce another (``t.id IN (keys)``, then ``audit_log`` by ``t``'s ids)
+    reduced: dict[int, object] = {}
+    for _ in range(len(accesses)):
+        found = _choose(accesses, options, context)
+        if not found:
+            break
+        for access in found:
+            producer = accesses[access.reduce.producer]
+            if _is_key(access, access.reduce.column) and producer.estimate is not None \
+                    and (access.estimate is None or producer.estimate < access.estimate):
+                access = replace(access, estimate=producer.estimate)
+            accesses[access.id] = reduced[access.id] = access
+    return draft.replace(*reduced.values()) if reduced else draft
+
+
+def _choose(accesses, options, context: Context) -> list:
+    """The best producer for each consumer not reduced yet (none that waits for it)."""
     changed = []
     for consumer_id, candidates in options.items():
         consumer = accesses[consumer_id]
@@ -61,13 +79,32 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
                 continue
             if not _worth(producer, consumer, context) or not _same_family(ctype, ptype):
                 continue
+            if _waits_for(producer, consumer_id, accesses):
+                continue
             if not context.source(consumer.source).can_reduce(consumer, column):
                 continue
             if best is None or (producer.estimate, pid) < (accesses[best.producer].estimate, best.producer):
                 best = Reduce(pid, pcolumn, column)
         if best is not None:
             changed.append(replace(consumer, reduce=best))
-    return draft.replace(*changed) if changed else draft
+    return changed
+
+
+def _waits_for(access, other: int, accesses) -> bool:
+    """Whether ``access`` runs after ``other`` (through the chain of its producers)."""
+    seen = set()
+    while access is not None and access.reduce is not None and access.id not in seen:
+        seen.add(access.id)
+        if access.reduce.producer == other:
+            return True
+        access = accesses.get(access.reduce.producer)
+    return False
+
+
+def _is_key(access, column: str) -> bool:
+    """``column`` is the primary key of the table ``access`` scans (one row per value)."""
+    table = access.table if access.kind == "scan" else None
+    return table is not None and (table.option("primary_key") or "").lower() == column.lower()
 
 
 def _from_queries(select: exp.Select, ctes: dict[str, int]):
