@@ -30,8 +30,8 @@ GRAPH_GROUPED = [  # matches of one Kuzu source sharing a node (equal keys of on
         id='two-matches'),
     pytest.param(  # node and relationship tables: _from and _to are the keys of the ends
         "SELECT a.name, b.name AS bname, k.since FROM graph.Person a JOIN graph.KNOWS k ON k._from = a.id JOIN graph.Person b ON b.id = k._to WHERE a.id < 5",
-        'SELECT "__g0"."__a_name" AS "name", "__g0"."__b_name" AS "bname", "__g0"."__k_since" AS "since" FROM (SELECT "a.name" AS "__a_name", "a.id" AS "__a_id", "k.since" AS "__k_since", "b.name" AS "__b_name" FROM __f0) AS "__g0"',
-        ['MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`a`.`id` < $p0)\nRETURN `a`.`name` AS `a.name`, `a`.`id` AS `a.id`, `k`.`since` AS `k.since`, `b`.`name` AS `b.name`'],
+        'SELECT "__g0"."__a_name" AS "name", "__g0"."__b_name" AS "bname", "__g0"."__k_since" AS "since" FROM (SELECT "a.name" AS "__a_name", "k.since" AS "__k_since", "b.name" AS "__b_name" FROM __f0) AS "__g0"',
+        ['MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`a`.`id` < $p0)\nRETURN `a`.`name` AS `a.name`, `k`.`since` AS `k.since`, `b`.`name` AS `b.name`'],
         id='tables'),
     pytest.param(  # one variable name in both: the second is renamed
         "SELECT x.aid, y.bid FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) x JOIN GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) COLUMNS (a.id AS aid, b.id AS bid)) y ON y.aid = x.bid WHERE x.aid = 3",

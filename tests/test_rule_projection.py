@@ -33,6 +33,30 @@ CASES = [
         (prune_columns,),
         ["docs.search().select(['id'])", 'SELECT "name" FROM "cities"'],
         id="no-column-used"),
+    pytest.param(  # a GRAPH_TABLE returns only the COLUMNS used, its match only their properties
+        "SELECT g.bid FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE a.id = 3 "
+        "COLUMNS (a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since)) g",
+        (prune_columns,),
+        ["MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`a`.`id` = $p0)\nRETURN `b`.`id` AS `b.id`"],
+        id="graph-columns"),
+    pytest.param(  # one column kept for COUNT(*): one row per match
+        "SELECT COUNT(*) AS n FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) "
+        "COLUMNS (a.name AS aname, k.since AS since)) g",
+        (prune_columns,),
+        ["MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nRETURN `a`.`name` AS `a.name`"],
+        id="graph-count-star"),
+    pytest.param(  # a column used only by a filter moved into the match is not returned
+        "SELECT g.aname FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) "
+        "COLUMNS (a.name AS aname, k.since AS since)) g WHERE g.since > 2000",
+        (push_filters, prune_columns),
+        ["MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`k`.`since` > $p0)\nRETURN `a`.`name` AS `a.name`"],
+        id="graph-after-filters"),
+    pytest.param(  # SELECT * keeps every COLUMN
+        "SELECT * FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) "
+        "COLUMNS (a.name AS aname, k.since AS since)) g",
+        (prune_columns,),
+        ["MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nRETURN `a`.`name` AS `a.name`, `k`.`since` AS `k.since`"],
+        id="graph-star"),
     pytest.param(  # * keeps every column of its table
         "SELECT g.*, p.name FROM graph.Person g JOIN state.people p ON p.id = g.id",
         (prune_columns,),
