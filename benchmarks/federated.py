@@ -562,7 +562,53 @@ Q9 = Query(
     tables=("agents", "agent_state", "collab"),
 )
 
-QUERIES = (Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9)
+
+# Q10 --------------------------------------------------------------------------
+_CROSS_TEAM = ("MATCH (a:Agent {id: $agent})-[:COLLABORATES_WITH]->(b:Agent) WHERE b.team <> a.team "
+               "RETURN b.id AS peer_id, b.team AS peer_team")
+
+
+def q10_expert(st: Stores, p: dict) -> pa.Table:
+    peers = st.cypher(_CROSS_TEAM, {"agent": p["agent"]})
+    state = st.sql("SELECT agent_id, status FROM agent_state WHERE agent_id IN (SELECT value FROM json_each(?))",
+                   (json_list(pc.unique(peers["peer_id"])),))
+    return duck("SELECT p.peer_id, p.peer_team, s.status FROM peers p JOIN state s ON s.agent_id = p.peer_id",
+                peers=peers, state=state)
+
+
+def q10_pandas(st: Stores, p: dict):
+    peers = st.cypher_df(_CROSS_TEAM, {"agent": p["agent"]})
+    state = _read_sql_in(st, "SELECT agent_id, status FROM agent_state WHERE agent_id IN ({keys})",
+                         peers["peer_id"].unique().tolist())
+    out = peers.merge(state, left_on="peer_id", right_on="agent_id")
+    return out[["peer_id", "peer_team", "status"]]
+
+
+Q10 = Query(
+    name="q10_cross_team_peers_tables",
+    shape="graph node and relationship tables joined on keys (one Cypher match) ⋈ SQLite state",
+    selective=True,
+    fql=_sql("""
+        SELECT b.id AS peer_id, b.team AS peer_team, s.status
+        FROM graph.Agent AS a
+        JOIN graph.COLLABORATES_WITH AS c ON c._from = a.id
+        JOIN graph.Agent AS b ON b.id = c._to
+        JOIN state.agent_state AS s ON s.agent_id = b.id
+        WHERE a.id = $agent AND b.team <> a.team
+    """),
+    params=("agent",),
+    expert=q10_expert,
+    pandas=q10_pandas,
+    sql=_sql("""
+        SELECT b.id AS peer_id, b.team AS peer_team, s.status
+        FROM g_agent a JOIN collab c ON c.src = a.id JOIN g_agent b ON b.id = c.dst
+        JOIN agent_state s ON s.agent_id = b.id
+        WHERE a.id = $agent AND b.team <> a.team
+    """),
+    tables=("g_agent", "collab", "agent_state"),
+)
+
+QUERIES = (Q1, Q2, Q3, Q4, Q5, Q6, Q7, Q8, Q9, Q10)
 
 
 # ------------------------------------------------------------ whole-table fetches

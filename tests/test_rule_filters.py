@@ -80,6 +80,14 @@ CASES = [
          "MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE (`b`.`id` < $p0)\n"
          "RETURN `a`.`id` AS `a.id`, `b`.`id` AS `b.id`"],
         id="graph-table-left-join"),
+    pytest.param(  # two properties of one match: integers in any comparison, strings only (in)equal, floats never
+        "SELECT g.aid FROM GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) COLUMNS (a.id AS aid, "
+        "a.name AS aname, b.name AS bname, a.age AS aage, b.age AS bage, k.since AS since, k.weight AS w)) g "
+        "WHERE g.aname <> g.bname AND g.aage < g.bage AND g.aname < g.bname AND g.since > g.w",
+        {},
+        'SELECT "g"."aid" FROM (SELECT "a.id" AS "aid", "a.name" AS "aname", "b.name" AS "bname", "a.age" AS "aage", "b.age" AS "bage", "k.since" AS "since", "k.weight" AS "w" FROM __f0) AS "g" WHERE ("g"."aname" < "g"."bname") AND ("g"."since" > "g"."w")',
+        ['MATCH (`a`:`Person`)-[`k`:`KNOWS`]->(`b`:`Person`)\nWHERE ((`a`.`name` <> `b`.`name`) AND (`a`.`age` < `b`.`age`))\nRETURN `a`.`id` AS `a.id`, `a`.`name` AS `a.name`, `b`.`name` AS `b.name`, `a`.`age` AS `a.age`, `b`.`age` AS `b.age`, `k`.`since` AS `k.since`, `k`.`weight` AS `k.weight`'],
+        id="two-properties"),
 ]
 
 

@@ -792,6 +792,14 @@ def cypher_exact(expr: ast.Expr, property_type, params: Mapping[str, object]) ->
         return cypher_exact(expr.operand, property_type, params)
     if isinstance(expr, ast.IsNull):
         return family(expr.operand) is not None
+    if isinstance(expr, ast.Binary) and expr.op in _CYPHER_COMPARE \
+            and isinstance(expr.left, ast.Column) and isinstance(expr.right, ast.Column):
+        # two properties of one type: integers in any comparison, strings for (in)equality
+        # (their order is not checked to be DuckDB's); floats never (NaN)
+        left, right = property_type(expr.left), property_type(expr.right)
+        if left is None or left != right:
+            return False
+        return pa.types.is_integer(left) or (type_family(left) == "string" and expr.op in ("=", "<>"))
     if isinstance(expr, ast.Binary) and expr.op in _CYPHER_COMPARE:
         prop, value = expr.left, expr.right
         if isinstance(prop, (ast.Literal, ast.Param)):
