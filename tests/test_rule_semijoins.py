@@ -190,3 +190,18 @@ def test_the_keys_filter_goes_inside_a_subtree_only_where_it_means_the_same(fed,
     got = source.execute(fragment, {"__keys": keys}).to_pylist()
     expected = source.execute(around, {}).to_pylist()
     assert sorted(map(str, got)) == sorted(map(str, expected))
+
+
+@pytest.mark.parametrize("pattern, degree", [
+    ("(p:Person {id: 1})-[:WORKS_AT]->(c:Company)", "out"),  # from the one person: her employers
+    ("(p:Person)-[:WORKS_AT]->(c:Company {id: 1})", "in"),  # from the one company: its people
+    ("(c:Company {id: 1})<-[:WORKS_AT]-(p:Person)", "in"),  # the same, written leftwards
+])
+def test_a_match_is_estimated_from_its_most_selective_node_in_the_walked_direction(fed, pattern, degree):
+    plan = plan_with(fed, f"SELECT * FROM GRAPH_TABLE (graph MATCH {pattern} COLUMNS (p.id AS pid))", (estimate_rows,))
+    count = lambda q: fed.query(q).to_arrow()["n"][0].as_py()  # noqa: E731
+    works = count("SELECT COUNT(*) AS n FROM graph.WORKS_AT")
+    nodes = count("SELECT COUNT(*) AS n FROM graph.Person" if degree == "out" else
+                  "SELECT COUNT(*) AS n FROM graph.Company")
+    start = min(nodes * selectivity(parse("SELECT 1 WHERE a = 1").query.body.where), 1.0)  # a key fixed
+    assert plan.estimates[0] == pytest.approx(start * works / nodes)

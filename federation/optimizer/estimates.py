@@ -89,8 +89,9 @@ def selectivity(expr: ast.Expr) -> float:
 
 
 def graph_rows(request, source, context: Context) -> float | None:
-    """Matches of a GRAPH_TABLE pattern: the most selective node's rows times the
-    fan-out (relationships per node) of each edge from there."""
+    """Matches of a GRAPH_TABLE pattern: walked from its most selective node, that
+    node's rows times each edge's mean degree in the direction it is walked
+    (relationships per node of the label it leaves from)."""
     tables = context.catalog.tables(source)
     conditions: dict[str, list[ast.Expr]] = {}
     for conjunct in ast.conjuncts(request.where):
@@ -99,9 +100,6 @@ def graph_rows(request, source, context: Context) -> float | None:
             conditions.setdefault(names.pop(), []).append(conjunct)
     total = 1.0
     for pattern in request.patterns:
-        fanout = 1.0
-        for edge in pattern.edges:
-            fanout *= _fanout(edge, tables, source)
         starts = []
         for node in pattern.nodes:
             count = _count(node.label, "node", tables, source)
@@ -114,21 +112,50 @@ def graph_rows(request, source, context: Context) -> float | None:
                          [name for name, _ in node.properties]):
                 rows = min(rows, 1.0)
             starts.append(rows)
-        total *= min(starts) * fanout
+        first = min(range(len(starts)), key=starts.__getitem__)
+        rows = starts[first]
+        for i in range(first, len(pattern.edges)):  # rightwards: from nodes[i] to nodes[i + 1]
+            rows *= _fanout(pattern.edges[i], pattern.nodes[i].label, True, tables, source)
+        for i in range(first - 1, -1, -1):  # leftwards: from nodes[i + 1] to nodes[i]
+            rows *= _fanout(pattern.edges[i], pattern.nodes[i + 1].label, False, tables, source)
+        total *= rows
     return total
 
 
-def _fanout(edge, tables, source) -> float:
+def _fanout(edge, label, rightwards: bool, tables, source) -> float:
+    """Relationships of ``edge`` per node of ``label`` it is walked from (``rightwards``:
+    from the pattern's left node), summed over the hops of a quantified edge."""
+    if edge.direction == "any":
+        degree = _degree(edge, label, True, tables, source) + _degree(edge, label, False, tables, source)
+    else:
+        degree = _degree(edge, label, (edge.direction == "right") == rightwards, tables, source)
+    if degree is None:
+        return 10.0
+    if not edge.quantified:
+        return max(degree, 1e-3)
+    hops = range(edge.min_hops, min(edge.max_hops, MAX_HOPS) + 1)
+    return max(sum(degree ** h for h in hops), 1e-3)
+
+
+def _degree(edge, label, outgoing: bool, tables, source) -> float | None:
+    """Mean out- (or in-) degree: the type's relationships over the nodes of the
+    labels on that side of it (a type between several pairs of labels is taken as
+    spread evenly over them; one between one pair is exact)."""
     rels = _count(edge.label, "rel", tables, source)
     if rels is None:
-        return 10.0
-    ends = tables[edge.label].option("ends") if edge.label in tables else None
-    nodes = _count(ends[0][0], "node", tables, source) if ends else None
-    per_node = rels / max(nodes or rels, 1)
-    if not edge.quantified:
-        return max(per_node, 1e-3)
-    hops = range(edge.min_hops, min(edge.max_hops, MAX_HOPS) + 1)
-    return max(sum(per_node ** h for h in hops), 1e-3)
+        return None
+    info = tables.get(edge.label) if edge.label is not None else None
+    ends = info.option("ends") if info is not None else None
+    if not ends:  # any type: every relationship over every node
+        nodes = _count(None, "node", tables, source)
+        return rels / max(nodes or 1.0, 1.0)
+    side = {(src if outgoing else dst) for src, dst, *_ in ends}
+    if label is not None and label.lower() not in {name.lower() for name in side}:
+        return 0.0
+    counts = [_count(name, "node", tables, source) for name in side]
+    if any(c is None for c in counts):
+        return None
+    return rels / max(sum(counts), 1.0)
 
 
 def _count(label, kind, tables, source) -> float | None:
