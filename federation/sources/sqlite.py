@@ -25,6 +25,7 @@ import sqlite3
 import stat
 import urllib.parse
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Mapping
 
@@ -143,7 +144,6 @@ class SqliteSource(Source):
         (ADBC's SQLite driver implements no cancel), and it takes an authorizer."""
         self._require_file()
         connection = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=0)
-        connection.text_factory = _decode_text
         connection.execute("PRAGMA case_sensitive_like = ON")  # before the authorizer denies pragmas
         return read_only(connection)
 
@@ -153,20 +153,26 @@ class SqliteSource(Source):
         (default: the fragment's)."""
         values = {name: _bind_value(value) for name, value in fragment.bind(params).items()}
         with self._interruptible.connection() as connection, running.on_cancel(connection.interrupt):
-            cursor = connection.execute(fragment.text, values)
-            try:
-                return fetch_arrow(cursor, fragment, fragment.types if types is None else types, running.limits,
-                                   self.name)
-            finally:
-                cursor.close()
+            def fetch():
+                cursor = connection.execute(fragment.text, values)
+                try:
+                    return fetch_arrow(cursor, fragment, fragment.types if types is None else types,
+                                       running.limits, self.name)
+                finally:
+                    cursor.close()
+
+            return _decoding(connection, fetch)
 
     def _fetch(self, sql: str, values, running: Running | None) -> list[tuple]:
         with self._interruptible.connection() as connection, (running or Running()).on_cancel(connection.interrupt):
-            cursor = connection.execute(sql, values)
-            try:
-                return cursor.fetchall()
-            finally:
-                cursor.close()
+            def fetch():
+                cursor = connection.execute(sql, values)
+                try:
+                    return cursor.fetchall()
+                finally:
+                    cursor.close()
+
+            return _decoding(connection, fetch)
 
     # ------------------------------------------------------------ stored values
     def check_columns(self, reads, running: Running | None = None, *,
@@ -871,11 +877,10 @@ def rows_to_arrow(rows: list[tuple], names: tuple[str, ...], types, source: str,
     """Rows from the stdlib driver as Arrow of ``types``: a value converts only when it
     keeps its meaning (an integer into a DOUBLE that holds it exactly, 0/1 into a
     BOOLEAN), anything else is a ``ColumnTypeError`` naming the column."""
-    columns = list(zip(*rows)) if rows else [() for _ in names]
     arrays = []
     for i, name in enumerate(names):
         expected = types[i] if i < len(types) else None
-        arrays.append(exact_array(list(columns[i]), expected, name, source, fragment))
+        arrays.append(exact_array(list(map(itemgetter(i), rows)), expected, name, source, fragment))
     return pa.Table.from_arrays(arrays, names=list(names))
 
 
@@ -909,11 +914,11 @@ def exact_array(values: list, expected: pa.DataType | None, name: str, source: s
             " A stored value is never converted silently: correct the data (see docs/types.md)",
             column=name, value=value, fragment=fragment)
 
-    for value in values:
-        if isinstance(value, _InvalidText):
-            refuse(value, "which is not valid UTF-8 text")
+    kinds = set(map(type, values))  # at C speed: the values are checked by their types
+    kinds.discard(type(None))
+    if _InvalidText in kinds:
+        refuse(next(v for v in values if isinstance(v, _InvalidText)), "which is not valid UTF-8 text")
     if expected is None:
-        kinds = {type(v) for v in values if v is not None}
         if not kinds:
             return pa.nulls(len(values), pa.int64())
         if kinds == {int, float}:
@@ -926,9 +931,8 @@ def exact_array(values: list, expected: pa.DataType | None, name: str, source: s
                    f"but its first value is {_storage_name(first)}: a column's values must share one type")
     accepted = _accepts(expected)
     if accepted is not None:
-        for value in values:
-            if value is not None and (not isinstance(value, accepted) or isinstance(value, bool)):
-                refuse(value, f"which is not a {expected}")
+        if not kinds <= set(accepted):  # exactly these types (a bool is not an int here)
+            refuse(next(v for v in values if v is not None and type(v) not in accepted), f"which is not a {expected}")
         if pa.types.is_boolean(expected):
             if any(v not in (0, 1) for v in values if v is not None):
                 refuse(next(v for v in values if v is not None and v not in (0, 1)), "which is not a boolean 0 or 1")
@@ -940,6 +944,22 @@ def exact_array(values: list, expected: pa.DataType | None, name: str, source: s
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError) as exc:
         raise ColumnTypeError(source, f"column {name!r} holds a value that does not fit {expected} exactly: {exc}."
                               " See docs/types.md", column=name, fragment=fragment) from exc
+
+
+def _decoding(connection: sqlite3.Connection, fetch):
+    """``fetch()`` with the driver's own UTF-8 decoding (fast); if a TEXT value is not
+    UTF-8 (SQLite does not check), again with each such value kept as its bytes, so
+    that the conversion names it (see exact_array)."""
+    try:
+        return fetch()
+    except sqlite3.OperationalError as exc:
+        if "decode to UTF-8" not in str(exc):
+            raise
+    connection.text_factory = _decode_text
+    try:
+        return fetch()
+    finally:
+        connection.text_factory = str
 
 
 class _InvalidText(bytes):
