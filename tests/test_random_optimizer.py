@@ -48,7 +48,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(12)
+        shape = rng.randrange(13)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -138,6 +138,9 @@ def queries():
         elif shape == 11:  # IN (SELECT ...) over another source: made a join, its values reduce the outer table
             fql, ref = in_subquery_query(rng)
             yield i, fql, ref
+        elif shape == 12:  # GROUP BY over one match: partial aggregates in Kuzu, combined in DuckDB
+            fql, ref = graph_aggregate_query(rng)
+            yield i, fql, ref
         else:  # WHERE equality between sources, with an IN subquery
             fql = (f"SELECT p.name, g.id FROM state.people p, graph.Person g WHERE g.id = p.id AND "
                    f"{pred(rng, 'p', PEOPLE, True)} AND p.id IN (SELECT o.person_id FROM state.orders o "
@@ -193,6 +196,24 @@ def in_subquery_query(rng):
     fql = (f"SELECT p.id FROM state.people p WHERE p.id IN (SELECT o.person_id FROM state.orders o) "
            f"OR {pred(rng, 'p', PEOPLE, True)}")  # under OR: left as it is
     return fql, fql
+
+
+def graph_aggregate_query(rng):
+    aggregates = rng.sample(["COUNT(*) AS n", "COUNT(g.since) AS c", "MIN(g.since) AS lo", "MAX(g.aid) AS hi",
+                             "SUM(g.since) AS total", "COUNT(DISTINCT g.aname) AS names"], rng.randint(1, 3))
+    having = rng.choice(["", "", " HAVING COUNT(*) > 1", " HAVING MIN(g.since) IS NOT NULL"])
+    if rng.random() < 0.3:  # node and relationship tables: grouped into one match first
+        key = rng.choice(["a.name", "a.id", "a.age"])
+        fql = (f"SELECT {key}, COUNT(*) AS n, MAX(k.since) AS latest FROM graph.Person a JOIN graph.KNOWS k "
+               f"ON k._from = a.id WHERE {pred(rng, 'k', KNOWS, True)} GROUP BY {key} ORDER BY {key}")
+        return fql, fql
+    key = rng.choice(["g.aid", "g.bid", "g.aname", "g.since"])
+    where = pred(rng, "a", PERSON, True)
+    graph = (f"GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) WHERE {where} "
+             "COLUMNS (a.id AS aid, a.name AS aname, b.id AS bid, k.since AS since))")
+    tail = f" g GROUP BY {key}{having} ORDER BY {key}"
+    head = f"SELECT {key}, {', '.join(aggregates)} FROM "
+    return f"{head}{graph}{tail}", f"{head}{GRAPH_REF.format(where=where)}{tail}"
 
 
 CASES = list(queries())
@@ -258,3 +279,13 @@ def test_in_subqueries_become_joins_on_generated_queries(fed):
     joined = [fql for fql in cases if "__in0" in fed.plan(fql).sql]
     print(f"made a join: {len(joined)} of {len(cases)}")
     assert len(cases) >= 20 and len(joined) == len(cases), (len(joined), len(cases))
+
+
+def test_graph_aggregates_are_pushed_on_generated_queries(fed):
+    """GROUP BYs over one match with only COUNT / MIN / MAX of integers run in Kuzu."""
+    cases = [fql for _, fql, _ in CASES if " GROUP BY " in fql and ("GRAPH_TABLE (graph" in fql or
+             "graph.Person a JOIN graph.KNOWS k" in fql) and "SUM(" not in fql and "DISTINCT" not in fql
+             and "aname" not in fql.split(" FROM ")[0] and "state." not in fql]
+    pushed = [fql for fql in cases if "__agg" in fed.plan(fql).sql]
+    print(f"aggregated in Kuzu: {len(pushed)} of {len(cases)}")
+    assert len(cases) >= 10 and len(pushed) >= len(cases) * 0.8, (len(pushed), len(cases))

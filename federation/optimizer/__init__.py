@@ -13,6 +13,7 @@ from typing import Callable
 
 from ..plan import Draft
 from .context import Context
+from .aggregates import push_aggregates
 from .estimates import estimate_rows
 from .filters import push_filters
 from .limits import push_limits
@@ -27,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     push_filters,    # WHERE / ON conjuncts over one table go into its source
     push_limits,     # ORDER BY ... LIMIT over one table goes into its source
     prune_columns,   # each access fetches only the columns the DuckDB SQL still uses
+    push_aggregates,  # a GROUP BY over one GRAPH_TABLE runs in its Cypher (partial aggregates)
     estimate_rows,   # row estimates from source statistics
     plan_semijoins,  # small side first; its join keys filter the big side
 )

@@ -435,7 +435,10 @@ class KuzuSource(Source):
             text += "\nWHERE " + " AND ".join(conditions)
         items = []
         for output in request.outputs:
-            if output.path_var is not None:
+            if output.aggregate is not None:  # Cypher groups by the other items
+                argument = f"{quote(output.var)}.{quote(output.prop)}" if output.prop is not None else "*"
+                items.append(f"{output.aggregate}({argument}) AS {quote(output.name)}")
+            elif output.path_var is not None:
                 items.append(f"length({quote(output.path_var)}) AS {quote(output.name)}")
             else:
                 prop = f"{quote(output.var)}.{quote(output.prop)}"
@@ -471,7 +474,7 @@ class KuzuSource(Source):
 
     def can_reduce(self, access, column: str) -> bool:
         if access.kind == "graph":
-            output = next((o for o in access.graph.outputs if o.name == column and o.var is not None), None)
+            output = next((o for o in access.graph.outputs if o.name == column and o.var is not None and o.aggregate is None), None)
             return output is not None and output.type != pa.uint64()
         # Kuzu's Python API cannot bind a UINT64 key beyond INT64's range as a parameter.
         return access.kind == "scan" and access.table.require_column(column).type != pa.uint64()
@@ -676,13 +679,16 @@ def _interval(parts: pa.Array) -> pa.Array:
 
 @dataclass(frozen=True)
 class GraphOutput:
-    """One column a GRAPH_TABLE fragment returns: ``var.prop`` or ``length(path_var)``."""
+    """One column a GRAPH_TABLE fragment returns: ``var.prop`` or ``length(path_var)``;
+    with ``aggregate`` ("count", "min", "max"), that function of ``var.prop`` (of the
+    matches for ``count`` without a property), per group of the other outputs."""
 
     name: str
     var: str | None = None
     prop: str | None = None
     path_var: str | None = None
     type: pa.DataType | None = None
+    aggregate: str | None = None
 
 
 @dataclass(frozen=True)
