@@ -1,4 +1,6 @@
-"""Joins of one SQLite source's tables, grouped so that they run there as one query.
+"""Joins of one source's tables, grouped so that they run there as one query: one
+SQLite database's tables as a derived table (below), and one Kuzu graph's tables and
+GRAPH_TABLEs that share a node as one GRAPH_TABLE (``_graph_groups``).
 
 ``FROM a JOIN s ON s.agent_id = a.id JOIN c ON c._from = a.id`` with ``a`` and ``s``
 in one SQLite database and ``c`` elsewhere: the binder would make ``a`` and ``s`` two
@@ -11,8 +13,9 @@ the FQL tree) regroups them into a derived table
 which ``push_subtrees`` then runs whole in SQLite (its index joins, and only the
 joined rows leave it), and whose key columns take part in semi-joins like a table's.
 
-Only where the rewrite cannot change the answer: a SELECT whose FROM is inner and
-cross joins only (no USING), every column written ``alias.column`` or named by
+Only where the rewrite cannot change the answer: the inner and cross joins of a
+SELECT's FROM (no USING; LEFT JOINs made to them stay as written, their right sides
+never grouped), every column written ``alias.column`` or named by
 exactly one table of the FROM (it is qualified first), no ``*`` and no subquery in
 its expressions, and joins that SQLite computes exactly as DuckDB does
 (``Source.runs_exactly``). Tables are grouped along the equalities and other
@@ -524,7 +527,7 @@ def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | N
     not found (a SELECT alias, an outer query's column: left to the binder)."""
     columns = {}
     for relation in relations:
-        names = _columns_of(relation.item, catalog)
+        names = columns_of(relation.item, catalog)
         if names is None:
             return None
         columns[relation.alias] = names
@@ -562,8 +565,9 @@ def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | N
     return None if missing else new
 
 
-def _columns_of(item, catalog) -> list[str] | None:
-    """The column names a FROM item offers, or None if they are not known here."""
+def columns_of(item, catalog) -> list[str] | None:
+    """The column names a FROM item offers, or None if they are not known here
+    (before binding: also used by unnesting.py)."""
     alias = getattr(item, "alias", None)
     if alias is not None and alias.columns:
         return None  # not grouped anyway (see _alias)

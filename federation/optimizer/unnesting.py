@@ -22,6 +22,7 @@ import dataclasses
 
 from .. import ast
 from ..catalog import find_name
+from .grouping import columns_of
 
 PREFIX = "__in"  # aliases of the derived tables this rewrite makes
 
@@ -152,22 +153,10 @@ def _uncorrelated(query: ast.Query, catalog) -> bool:
         return True
     if len(selects) != 1 or len(selects[0].from_) != 1 or isinstance(selects[0].from_[0], ast.Join):
         return False
-    names = _columns(selects[0].from_[0], catalog)
+    names = columns_of(selects[0].from_[0], catalog)
     if names is None:
         return False
     outputs = {i.alias.lower() for i in selects[0].items if i.alias}
     return all(find_name(c.name, names, key=lambda n: n) is not None or c.name.lower() in outputs
                for c in unqualified)
 
-
-def _columns(item, catalog) -> list[str] | None:
-    try:
-        if isinstance(item, ast.TableRef) and item.source is not None:
-            return list(catalog.table(item.source, item.name).column_names)
-        if isinstance(item, ast.GraphTable):
-            return [c.name for c in item.columns]
-        if isinstance(item, ast.VectorSearch) and item.table.source is not None:
-            return [*catalog.table(item.table.source, item.table.name).column_names, "_distance"]
-    except Exception:  # noqa: BLE001 - unknown names are the binder's to report
-        return None
-    return None
