@@ -30,9 +30,9 @@ AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}  # the binder's aggregate fun
 
 def push_aggregates(draft: Draft, context: Context) -> Draft:
     graphs = {a.id: a for a in draft.accesses if a.kind == "graph"}
-    if not graphs or not any(s.args.get("group") for s in draft.tree.find_all(exp.Select)):
+    if not graphs or not any(_pushable(s, graphs) for s in draft.tree.find_all(exp.Select) if s.args.get("group")):
         return draft
-    tree = draft.tree.copy()
+    tree = draft.tree.copy()  # the rule rewrites its own copy
     changed = {}
     for select in list(tree.find_all(exp.Select)):
         found = _pushable(select, graphs)

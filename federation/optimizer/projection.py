@@ -44,27 +44,53 @@ def _prune_graph_columns(draft: Draft) -> Draft:
     """Each GRAPH_TABLE's COLUMNS that its SELECT does not use, removed, and the
     properties its match returns cut to those the rest use."""
     graphs = {a.id: a for a in draft.accesses if a.kind == "graph"}
-    if not graphs:
+    if not graphs or not any(_prunable(node, graphs) for node in draft.tree.find_all(exp.Subquery)):
         return draft
-    tree = draft.tree.copy()
+    tree = draft.tree.copy()  # the rule rewrites its own copy
     changed = []
     for node in list(tree.find_all(exp.Subquery)):
-        access = graphs.get(node.meta.get("leaf_id"))
-        wrapper = node.this
-        select = node.parent.parent if isinstance(node.parent, (exp.From, exp.Join)) else None
-        if access is None or not isinstance(wrapper, exp.Select) or not isinstance(select, exp.Select):
+        found = _target(node, graphs)
+        if found is None:
             continue
-        if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star) for e in select.expressions) \
-                or any(j.args.get("using") for j in select.args.get("joins") or []):
-            continue  # every column is used
-        alias = node.alias.lower()
-        used = {c.name.lower() for c in select.find_all(exp.Column)
-                if c.table.lower() == alias or not c.table}  # unqualified: perhaps its (kept, to be safe)
-        keep = [e for e in wrapper.expressions if e.alias_or_name.lower() in used] or wrapper.expressions[:1]
-        wrapper.set("expressions", keep)
-        wanted = {c.name for c in wrapper.find_all(exp.Column)}
+        access, select = found
+        node.this.set("expressions", _used(node, select))
+        wanted = {c.name for c in node.this.find_all(exp.Column)}
         outputs = tuple(o for o in access.graph.outputs if o.name in wanted) or access.graph.outputs[:1]
         if outputs != access.graph.outputs:
             changed.append(replace(access, graph=replace(access.graph, outputs=outputs),
                                    columns=tuple(o.name for o in outputs)))
     return Draft(tree, tuple(next((c for c in changed if c.id == a.id), a) for a in draft.accesses))
+
+
+def _target(node: exp.Subquery, graphs):
+    """A GRAPH_TABLE's access and the SELECT reading it, unless that SELECT may use
+    every column (``*``, USING)."""
+    access = graphs.get(node.meta.get("leaf_id"))
+    select = node.parent.parent if isinstance(node.parent, (exp.From, exp.Join)) else None
+    if access is None or not isinstance(node.this, exp.Select) or not isinstance(select, exp.Select):
+        return None
+    if any(isinstance(e, exp.Star) or (isinstance(e, exp.Column) and e.is_star) for e in select.expressions) \
+            or any(j.args.get("using") for j in select.args.get("joins") or []):
+        return None
+    return access, select
+
+
+def _used(node: exp.Subquery, select: exp.Select) -> list:
+    """The GRAPH_TABLE's COLUMNS its SELECT uses (the first, if none: one row a match)."""
+    alias = node.alias.lower()
+    used = {c.name.lower() for c in select.find_all(exp.Column)
+            if c.table.lower() == alias or not c.table}  # unqualified: perhaps its (kept, to be safe)
+    return [e for e in node.this.expressions if e.alias_or_name.lower() in used] or node.this.expressions[:1]
+
+
+def _prunable(node: exp.Subquery, graphs) -> bool:
+    """Whether a GRAPH_TABLE has COLUMNS its SELECT does not use, or its match returns
+    properties no column needs."""
+    found = _target(node, graphs)
+    if found is None:
+        return False
+    access, select = found
+    if len(_used(node, select)) < len(node.this.expressions):
+        return True
+    wanted = {c.name for c in node.this.find_all(exp.Column)}
+    return any(o.name not in wanted for o in access.graph.outputs)
