@@ -312,6 +312,11 @@ def _notes(access: Access) -> tuple[str, ...]:
     if access.limit is not None:
         order = ", ".join(f"{c}{' DESC' if d else ''}" for c, d, _ in access.order)
         notes.append(f"pushed top-n: {access.limit} rows" + (f" by {order}" if order else ""))
+    if access.kind == "graph" and any(o.aggregate for o in access.graph.outputs):
+        keys = ", ".join(o.name for o in access.graph.outputs if o.aggregate is None)
+        calls = ", ".join(f"{o.aggregate}({o.var + '.' + o.prop if o.prop else '*'})"
+                          for o in access.graph.outputs if o.aggregate)
+        notes.append(f"pushed aggregate: {calls} by {keys} (partial: DuckDB combines them)")
     return tuple(notes)
 
 

@@ -61,3 +61,10 @@ def test_without_the_rule_the_matches_are_returned(fed):
     sql = f"SELECT g.bid, COUNT(*) AS n FROM {GRAPH} GROUP BY g.bid"
     assert "count(*)" not in texts(plan_with(fed, sql, (prune_columns,)))[0]
     assert "count(*)" in texts(plan_with(fed, sql, (prune_columns, push_aggregates)))[0]
+
+
+def test_explain_shows_the_pushed_aggregate(fed):
+    sql = f"SELECT g.aname, COUNT(*) AS n, MIN(g.age) AS youngest FROM {GRAPH} GROUP BY g.aname"
+    text = fed.explain(sql, analyze=True, cache=False)
+    assert "pushed aggregate: count(*), min(a.age) by a.name (partial: DuckDB combines them)" in text
+    assert "count(*) AS `__agg0`" in text
