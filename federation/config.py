@@ -16,6 +16,7 @@ temp_directory = "/tmp/fed"  # where DuckDB spills past memory_limit (default: .
 
 [planner]
 max_keys = 10000             # semi-joins push at most this many join keys into a source
+ship_rows = 2000             # a graph result up to this many rows (estimated) may join in SQLite; 0: never
 
 [retry]                      # while another process locks a source (SQLite writer, Kuzu read-write)
 attempts = 8                 # tries in all; 1 never retries
@@ -127,6 +128,7 @@ class Config:
     max_rows: int | None = None  # rows of each fragment result and of the final result; None: no cap
     max_bytes: int | None = field(default_factory=default_max_bytes)  # their Arrow bytes; None: no cap
     duckdb: DuckDBConfig = DuckDBConfig()
+    ship_rows: int = 2_000  # a query's last step runs in SQLite over graph results estimated at most this big
 
 
 def load(config: str | Path | Mapping[str, Any]) -> Config:
@@ -208,8 +210,9 @@ def parse(data: Mapping[str, Any], *, base: Path, origin: str) -> Config:
         if not isinstance(temp_directory, (str, Path)) or not str(temp_directory):
             raise ConfigError(f"{origin}: [duckdb] temp_directory must be a folder path, not {temp_directory!r}")
         temp_directory = str((base / Path(temp_directory).expanduser()).resolve())
-    max_keys = parse_planner(data.get("planner", {}), origin)
-    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys, retry, max_rows=max_rows,
+    max_keys, ship_rows = parse_planner(data.get("planner", {}), origin)
+    return Config(tuple(sources), cache_bytes, origin, timeout, max_keys, retry, ship_rows=ship_rows,
+                  max_rows=max_rows,
                   max_bytes=max_bytes or None, duckdb=DuckDBConfig(memory_limit, threads, temp_directory))
 
 
@@ -230,15 +233,19 @@ def _count(value: object, where: str, *, minimum: int) -> int:
     raise ConfigError(f"{where} must be a whole number of at least {minimum}, not {value!r}")
 
 
-def parse_planner(planner: object, origin: str) -> int:
-    """``[planner] max_keys``: the largest key set a semi-join pushes into a source."""
-    if not isinstance(planner, Mapping) or sorted(set(planner) - {"max_keys"}):
-        raise ConfigError(f"{origin}: [planner] takes max_keys = <number of keys>")
-    value = planner.get("max_keys", 10_000)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{origin}: [planner] max_keys must be a whole number >= 0 (0 turns semi-joins off),"
-                          f" not {value!r}")
-    return value
+def parse_planner(planner: object, origin: str) -> tuple[int, int]:
+    """``[planner] max_keys``: the largest key set a semi-join pushes into a source;
+    ``ship_rows``: the largest graph result (estimated) a query's last step in SQLite reads."""
+    if not isinstance(planner, Mapping) or sorted(set(planner) - {"max_keys", "ship_rows"}):
+        raise ConfigError(f"{origin}: [planner] takes max_keys = <number of keys> and ship_rows = <number of rows>")
+    found = []
+    for key, default, off in (("max_keys", 10_000, "semi-joins"), ("ship_rows", 2_000, "shipping rows to SQLite")):
+        value = planner.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{origin}: [planner] {key} must be a whole number >= 0 (0 turns {off} off),"
+                              f" not {value!r}")
+        found.append(value)
+    return found[0], found[1]
 
 
 def parse_retry(value: object, where: str, defaults: RetryPolicy) -> RetryPolicy:

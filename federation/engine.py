@@ -89,7 +89,8 @@ class Federation:
         self.cache = ResultCache(config.cache_bytes)
         self._duck = config.duckdb.connect(config.origin)
         self._executor = Executor(self.sources, self._duck, self.cache, Limits(config.max_rows, config.max_bytes))
-        self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys)
+        self._planner = Planner(self.catalog, self._executor.describe, max_keys=config.max_keys,
+                                ship_rows=config.ship_rows)
         self._closed = False
         self._lock = threading.Condition()
         self._interrupts = 0  # how many times interrupt() was called

@@ -9,6 +9,7 @@ under keys that include each source's data version.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -167,8 +168,8 @@ class Executor:
             progress(0, total)
         tables = self._fragments(plan, params, versions, use_cache, running, profile, progress, total, computed)
         _check(running)
-        if plan.sql is None:
-            result = shape(tables[0], plan.output)
+        if plan.sql is None:  # the last fragment is the answer (the only one, or SQLite's last step)
+            result = shape(tables[-1], plan.output)
         else:
             started = time.perf_counter()
             result = self.duckdb(plan.sql, {fragment_name(i): t for i, t in enumerate(tables)},
@@ -239,6 +240,14 @@ class Executor:
             table = self.duckdb(fragment.text, {fragment_name(j): tables[j] for j in fragment.inputs},
                                 {k: duck_value(v) for k, v in bound.items()}, running, first=True)
             return table, Step(name, table.num_rows, 0.0, False, fragment=fragment, bound=tuple(bound.items()))
+        if semijoin is None and getattr(fragment, "shipped", ()):
+            # other fragments' rows, bound as JSON arrays (optimizer/shipping.py)
+            bound = {**params, **{name_: json_rows(tables[j]) for name_, j in fragment.shipped}}
+            table, hit = self._fragment(fragment, bound, versions[fragment.source], use_cache, running, computed)
+            inputs = dict(fragment.shipped)
+            shown = tuple((k, f"<{tables[inputs[k]].num_rows} rows of {fragment_name(inputs[k])}>" if k in inputs
+                           else v) for k, v in fragment.bind(bound).items())
+            return table, Step(name, table.num_rows, 0.0, hit, fragment=fragment, bound=shown)
         if semijoin is None:
             table, hit = self._fragment(fragment, params, versions[fragment.source], use_cache, running, computed)
             return table, Step(name, table.num_rows, 0.0, hit, fragment=fragment,
@@ -389,3 +398,10 @@ def _freeze_value(value: object) -> Hashable:
     if isinstance(value, (str, int, float, bool, Decimal, bytes, dt.date, dt.time, type(None))):
         return (type(value).__name__, value)
     return (type(value).__name__, repr(value))
+
+
+def json_rows(table: pa.Table) -> str:
+    """A fragment's rows as one JSON array of arrays (integers and strings only: the
+    planner ships no other type), for SQLite's ``json_each``."""
+    columns = [column.to_pylist() for column in table.columns]
+    return json.dumps([list(row) for row in zip(*columns)] if columns else [], ensure_ascii=False)

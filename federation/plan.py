@@ -22,6 +22,9 @@ from .catalog import TableInfo
 KEYS = "__keys"  # the native parameter a semi-join binds its keys to (every source, the executor)
 
 
+SHIPPED = "__rows"  # prefix of the parameters that bind another fragment's rows (JSON)
+
+
 @dataclass(frozen=True)
 class ParamRef:
     """A user ``$parameter`` whose value is bound when the plan runs."""
@@ -39,6 +42,8 @@ def bind_value(value: object, params: Mapping[str, object]) -> object:
 def _show(value: object) -> str:
     if isinstance(value, ParamRef) and value.name == "__keys":
         return "<semi-join keys>"
+    if isinstance(value, ParamRef) and value.name.startswith(SHIPPED):
+        return "<rows of a fragment above>"
     if isinstance(value, ParamRef):
         return str(value)
     text = repr(value)
@@ -83,6 +88,8 @@ class SqlFragment(Fragment):
     # the driver could convert by itself, checked against their declared types
     # before the fragment runs (see SqliteSource.check_columns).
     reads: tuple[tuple[str, tuple[str, ...]], ...] = field(default=(), compare=False)
+    # (parameter, fragment index): the rows of that fragment, bound as one JSON array
+    shipped: tuple[tuple[str, int], ...] = ()
 
     kind = "SQLite"
 
@@ -172,6 +179,8 @@ class Access:
     # "query": which output column carries which leaf's column, (leaf id, column) -> name,
     # so that the query's rows take part in semi-joins the binder tagged on its leaves
     provides: tuple[tuple[tuple[int, str], str], ...] = ()
+    # "query" run as the last step: the accesses whose rows it reads (optimizer/shipping.py)
+    inputs: tuple[int, ...] = ()
 
     @property
     def placeholder(self) -> str:
@@ -252,6 +261,7 @@ class Plan:
         fragment = self.fragments[index]
         semijoin = self.semijoin(index)
         found = set(fragment.inputs) if isinstance(fragment, DerivedFragment) else set()
+        found |= {i for _, i in getattr(fragment, "shipped", ())}
         if semijoin is not None:
             found.add(semijoin.producer)
         return frozenset(found)
@@ -275,7 +285,10 @@ class Plan:
             return f"   [{step.rows} rows{est}, {step.seconds * 1000:.1f} ms{hit}]"
 
         lines = []
-        if self.sql is None:
+        if self.sql is None and len(self.fragments) > 1:
+            lines.append(f"Result: the last step runs in SQLite ({fragment_name(len(self.fragments) - 1)}), "
+                         "over the rows of the fragments above it")
+        elif self.sql is None:
             lines.append("Result: the whole query runs in one source")
         else:
             lines.append("DuckDB: " + self.sql.replace("\n", "\n  ") + actual("DuckDB"))
@@ -291,7 +304,7 @@ class Plan:
             if semijoin is not None and step is not None and getattr(step, "reduced", False):
                 shown = getattr(step, "fragment", None) or semijoin.request(step.keys or 0)
             body = shown.pretty().split("\n")
-            head = f"{name} " if self.sql is not None else ""
+            head = f"{name} " if self.sql is not None or len(self.fragments) > 1 else ""
             lines.append(branch + head + body[0] + actual(name, self.estimate(i)))
             lines.extend(rest + "  " + line for line in body[1:])
             notes = list(self.notes[i]) if i < len(self.notes) else []

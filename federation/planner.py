@@ -26,11 +26,11 @@ from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
 from .optimizer.tree import leaf_id, rename_leaves
 from .optimizer.tree import paren as _paren
 from . import optimizer
-from .optimizer.context import DEFAULT_MAX_KEYS, Context
+from .optimizer.context import DEFAULT_MAX_KEYS, DEFAULT_SHIP_ROWS, Context
 from .optimizer.grouping import group_joins
 from .optimizer.unnesting import unnest_in
-from .plan import (Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin, VectorQuery,
-                   fragment_name)
+from .plan import (SHIPPED, Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin,
+                   VectorQuery, fragment_name)
 from .sources.base import Source
 from .sources.kuzu import GraphOutput, GraphRequest
 from .sources.lancedb import DISTANCE, METRICS
@@ -172,10 +172,12 @@ class Scope:
 
 
 class Planner:
-    def __init__(self, catalog, describe: Describe, *, max_keys: int = DEFAULT_MAX_KEYS):
+    def __init__(self, catalog, describe: Describe, *, max_keys: int = DEFAULT_MAX_KEYS,
+                 ship_rows: int = DEFAULT_SHIP_ROWS):
         self.catalog = catalog
         self.describe = describe
         self.max_keys = max_keys
+        self.ship_rows = ship_rows
 
     def plan(self, query: ast.Query, params: Mapping[str, object], *, unbound_ok: bool = False,
              optimize: bool = True, catalog=None) -> Plan:
@@ -191,7 +193,7 @@ class Planner:
         if optimize:  # before binding: they rewrite the FQL (see optimizer/unnesting.py, grouping.py)
             query = group_joins(unnest_in(query, catalog), catalog, params)
         draft = self.bind(query, params, catalog)
-        context = Context(catalog, params, self.describe, self.max_keys)
+        context = Context(catalog, params, self.describe, self.max_keys, self.ship_rows)
         draft = optimizer.optimize(draft, context, optimizer.RULES if optimize else optimizer.BASELINE)
         return compile_plan(draft, context)
 
@@ -227,17 +229,40 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
     the tree becomes DuckDB SQL over them."""
     params = frozenset(context.params)
     if "whole" in draft.tree.meta:
-        access = draft.accesses[0]
-        fragment = context.source(access.source).compile_query(
-            access.query, access.columns, tuple(t for _, t in access.output))
-        return Plan((fragment,), None, (), access.output, params)
+        final = next(a for a in draft.accesses if a.id == draft.tree.meta["whole"])
+        source = context.source(final.source)
+        types = tuple(t for _, t in final.output)
+        if not final.inputs:
+            return Plan((source.compile_query(final.query, final.columns, types),), None, (), final.output, params)
+        # the last step in SQLite, over the rows of the accesses it reads (shipping.py)
+        fragments, estimates, semijoins, notes, index, _ = _compile_accesses(
+            [a for a in draft.accesses if a is not final], context)
+        shipped = [(f"{SHIPPED}{i}", index[i]) for i in final.inputs]
+        fragments.append(source.compile_shipped(final.query, final.columns, types, shipped))
+        estimates.append(None)
+        semijoins.append(None)
+        notes.append(("the query's last step, run here over "
+                      + ", ".join(f"the rows of {fragment_name(j)}" for _, j in shipped),))
+        return Plan(tuple(fragments), None, (), final.output, params, tuple(estimates), tuple(semijoins),
+                    tuple(notes))
+    fragments, estimates, semijoins, notes, index, names = _compile_accesses(draft.accesses, context)
+    sql = rename_leaves(draft.tree, names).sql(dialect="duckdb")
+    sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
+    return Plan(tuple(fragments), sql, sql_params, None, params,
+                tuple(estimates), tuple(semijoins), tuple(notes))
+
+
+def _compile_accesses(accesses, context: Context):
+    """Each access's fragment (producers of semi-join keys before their consumers; the
+    same request twice once), with the lists parallel to them, the fragment index of
+    each access id, and the fragment name of each placeholder."""
     fragments: list[Fragment] = []
     estimates: list[float | None] = []
     semijoins: list[SemiJoin | None] = []
     notes: list[tuple[str, ...]] = []
     index: dict[int, int] = {}  # access id -> fragment index
     names: dict[str, str] = {}
-    pending = list(draft.accesses)
+    pending = list(accesses)
     while pending:  # producers of semi-join keys before their consumers
         ready = [a for a in pending if (a.reduce is None or a.reduce.producer in index)
                  and all(leaf in index for leaf in _leaves_of(a))]
@@ -268,10 +293,7 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
                 notes.append(_notes(access))
             index[access.id] = existing
             names[access.placeholder] = fragment_name(existing)
-    sql = rename_leaves(draft.tree, names).sql(dialect="duckdb")
-    sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
-    return Plan(tuple(fragments), sql, sql_params, None, params,
-                tuple(estimates), tuple(semijoins), tuple(notes))
+    return fragments, estimates, semijoins, notes, index, names
 
 
 def _leaves_of(access: Access) -> set[int]:

@@ -19,3 +19,13 @@ def plan_with(fed, sql: str, rules, params=None):
 
 def texts(plan) -> list[str]:
     return [f.text for f in plan.fragments]
+
+
+def plan_unshipped(fed, sql: str, params=None):
+    """The plan of ``sql`` with every rule but shipping (optimizer/shipping.py): for the
+    tests of what the other rules do to a query whose last step would run in SQLite."""
+    import copy
+
+    planner = copy.copy(fed._planner)
+    planner.ship_rows = 0
+    return planner.plan(parse(sql).query, dict(params or {}))

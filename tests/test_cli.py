@@ -78,7 +78,7 @@ def test_config_option(workspace, tmp_path):
 
 def test_explain_sources_tables_describe(workspace):
     proc = run("explain", "SELECT a.name FROM graph.Agent a JOIN state.agent_state s ON s.agent_id = a.id", cwd=workspace)
-    assert proc.returncode == 0 and "MATCH (n:`Agent`)" in proc.stdout and "DuckDB:" in proc.stdout
+    assert proc.returncode == 0 and "MATCH (n:`Agent`)" in proc.stdout and "SQLite state:" in proc.stdout
     proc = run("sources", cwd=workspace)
     assert proc.returncode == 0 and all(s in proc.stdout for s in ("state", "graph", "knowledge"))
     proc = run("tables", "graph", cwd=workspace)

@@ -457,8 +457,9 @@ def test_interrupt_cancels_a_running_query(fed, sql):
 
 def test_progress_reports_each_step(fed):
     steps = []
-    fed.query("SELECT p.name FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False,
-              progress=lambda done, total: steps.append((done, total)))
+    sql = "SELECT p.name FROM state.people p JOIN knowledge.docs d ON d.author_id = p.id"
+    fed.query(sql, cache=False, progress=lambda done, total: steps.append((done, total)))
+    assert fed.plan(sql).sql is not None  # two fragments and the DuckDB step
     assert steps == [(0, 3), (1, 3), (2, 3), (3, 3)]
 
 
@@ -528,7 +529,7 @@ def test_main_thread_queries_reuse_one_query_thread(private):
     before = query_threads()
     with federation.connect(private.config) as fed:
         for _ in range(25):
-            fed.query("SELECT COUNT(*) FROM state.people p JOIN graph.Person q ON q.id = p.id", cache=False)
+            fed.query("SELECT COUNT(*) FROM state.people p JOIN knowledge.docs q ON q.author_id = p.id", cache=False)
         assert len(query_threads() - before) == 1
         # pooled: at most as many connections as fragments ever ran at once
         assert 1 <= len(fed.sources["state"]._connections) <= POOL_SIZE  # noqa: SLF001
@@ -560,19 +561,36 @@ def test_prefilter_subquery_cannot_be_correlated(fed):
         fed.query(sql)
 
 
-@pytest.mark.parametrize("value, message", [(-1, "max_keys"), ("many", "max_keys"), (True, "max_keys")])
-def test_planner_max_keys_is_checked(dataset, value, message):
-    with pytest.raises(federation.ConfigError, match=message):
-        federation.connect({**dataset.config, "planner": {"max_keys": value}})
+@pytest.mark.parametrize("key", ["max_keys", "ship_rows"])
+@pytest.mark.parametrize("value", [-1, "many", True, 1.5])
+def test_planner_settings_are_checked(dataset, key, value):
+    with pytest.raises(federation.ConfigError, match=rf"\[planner\] {key} must be a whole number >= 0"):
+        federation.connect({**dataset.config, "planner": {key: value}})
+
+
+def test_an_unknown_planner_setting_is_named(dataset):
+    with pytest.raises(federation.ConfigError, match="takes max_keys .* and ship_rows"):
+        federation.connect({**dataset.config, "planner": {"max_key": 5}})
 
 
 def test_max_keys_zero_turns_semijoins_off(dataset):
     sql = ("SELECT p.name FROM state.orders o JOIN graph.Person p ON p.id = o.person_id "
            "WHERE o.status = 'shipped'")
-    with federation.connect({**dataset.config, "planner": {"max_keys": 0}}) as fed:
+    # (ship_rows 0: the few people would otherwise be joined in SQLite, with no semi-join)
+    with federation.connect({**dataset.config, "planner": {"max_keys": 0, "ship_rows": 0}}) as fed:
         assert all(s is None for s in fed.plan(sql).semijoins)
-    with federation.connect(dataset.config) as fed:
+    with federation.connect({**dataset.config, "planner": {"ship_rows": 0}}) as fed:
         assert any(s is not None for s in fed.plan(sql).semijoins)
+
+
+def test_ship_rows_zero_keeps_the_last_step_in_duckdb(dataset):
+    sql = "SELECT g.name, o.amount FROM graph.Person g JOIN state.orders o ON o.person_id = g.id WHERE g.id = 7"
+    with federation.connect(dataset.config) as fed:
+        assert fed.plan(sql).sql is None  # the last step in SQLite, over the person's row
+        shipped = fed.query(sql, cache=False).to_arrow()
+    with federation.connect({**dataset.config, "planner": {"ship_rows": 0}}) as fed:
+        assert fed.plan(sql).sql is not None
+        assert fed.query(sql, cache=False).to_arrow().sort_by("amount").equals(shipped.sort_by("amount"))
 
 
 def test_an_interrupt_while_a_query_is_planned_cancels_it(fed):

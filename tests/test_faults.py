@@ -396,7 +396,7 @@ def test_a_source_failing_mid_query(stores):
         with pytest.raises(SourceError, match="disk I/O error") as info:
             fed.query(JOIN)
         assert info.value.source == "state"
-        assert info.value.fragment.startswith('SELECT "id" FROM "people"')  # the SQL that ran
+        assert 'FROM "people"' in info.value.fragment  # the SQL that ran (the query's last step, in SQLite)
         fed.sources["state"]._execute = real
         assert fed.query(JOIN).fetchall() == [(10,)]  # nothing partial was cached
 

@@ -6,7 +6,7 @@ import pytest
 from compare import assert_same
 from federation.optimizer.aggregates import push_aggregates
 from federation.optimizer.projection import prune_columns
-from planning import plan_with, texts
+from planning import plan_unshipped, plan_with, texts
 from test_random_optimizer import _unoptimized
 
 GRAPH = "GRAPH_TABLE (graph MATCH (a:Person)-[k:KNOWS]->(b:Person) COLUMNS (a.name AS aname, a.age AS age, b.id AS bid, k.weight AS w)) g"
@@ -44,7 +44,7 @@ LEFT_TO_DUCKDB = [
 
 @pytest.mark.parametrize("sql, duckdb, fragments", PUSHED)
 def test_pushed(fed, sql, duckdb, fragments):
-    plan = fed.plan(sql)
+    plan = plan_unshipped(fed, sql)
     assert plan.sql == duckdb
     assert texts(plan) == fragments
     assert_same(fed.query(sql, cache=False).to_arrow(), _unoptimized(fed, sql), ordered="ORDER BY" in sql)
@@ -52,7 +52,7 @@ def test_pushed(fed, sql, duckdb, fragments):
 
 @pytest.mark.parametrize("sql", LEFT_TO_DUCKDB)
 def test_left_to_duckdb(fed, sql):
-    plan = fed.plan(sql)
+    plan = plan_unshipped(fed, sql)
     assert "__agg" not in plan.sql and not any("count(" in t for t in texts(plan))
     assert_same(fed.query(sql, cache=False).to_arrow(), _unoptimized(fed, sql), ordered=False)
 

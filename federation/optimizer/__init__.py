@@ -19,6 +19,7 @@ from .filters import push_filters
 from .limits import push_limits
 from .projection import prune_columns
 from .semijoins import plan_semijoins
+from .shipping import ship_to_sqlite
 from .subtrees import push_subtrees
 
 Rule = Callable[[Draft, Context], Draft]
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     push_aggregates,  # a GROUP BY over one GRAPH_TABLE runs in its Cypher (partial aggregates)
     estimate_rows,   # row estimates from source statistics
     plan_semijoins,  # small side first; its join keys filter the big side
+    ship_to_sqlite,  # a query over one SQLite source and a few graph rows: its last step in SQLite
 )
 
 # Without optimization an access still needs its columns (all of them).

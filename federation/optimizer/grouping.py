@@ -649,7 +649,7 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
         classes.setdefault(find(key), []).append(key)
     implied = []
     for members in classes.values():
-        types = {k: _column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
+        types = {k: column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
         families = {_family(t) for t in types.values()}
         if len(families) != 1 or None in families:
             continue
@@ -676,9 +676,10 @@ def _family(type_) -> str | None:
     return None
 
 
-def _column_type(item, column: str, catalog):
+def column_type(item, column: str, catalog):
     """The type of ``column`` of a FROM item, when the catalog tells it (tables,
-    searches, a GRAPH_TABLE's plain ``var.prop`` columns), else None."""
+    searches, a GRAPH_TABLE's plain ``var.prop`` columns), else None (also used by
+    shipping.py)."""
     try:
         if isinstance(item, ast.TableRef) and item.source is not None:
             found = catalog.table(item.source, item.name).column(column)

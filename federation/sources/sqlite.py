@@ -24,6 +24,7 @@ import os
 import sqlite3
 import stat
 import urllib.parse
+from dataclasses import replace
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
@@ -430,9 +431,18 @@ class SqliteSource(Source):
                 reads[info.name] = tuple(c.name for c in info.columns if star or c.name.lower() in names)
         return tuple(reads.items())
 
-    def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
-        """Whether this database computes the whole ``query`` exactly as DuckDB does."""
-        return exact_in_sqlite(query, tables, params)
+    def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object],
+                     shipped: Mapping[str, TableInfo] | None = None) -> bool:
+        """Whether this database computes the whole ``query`` exactly as DuckDB does;
+        ``shipped``: FROM items of other sources (by alias) whose rows it is given."""
+        return exact_in_sqlite(query, tables, params, shipped)
+
+    def compile_shipped(self, tree: exp.Expression, columns: tuple[str, ...], types, shipped) -> SqlFragment:
+        """A whole query for this database that also reads the rows of other fragments,
+        each bound as one JSON array of rows to ``:<name>`` (``shipped``: (name,
+        fragment index) pairs): the last step of a query, run here instead of in DuckDB."""
+        fragment = self.compile_query(tree, columns, types)
+        return replace(fragment, shipped=tuple(shipped))
 
     # ------------------------------------------------------------ run
     def _execute(self, fragment: Fragment, params: Mapping[str, object], running: Running) -> pa.Table:
@@ -492,7 +502,8 @@ class SqliteSource(Source):
         return "error"
 
 
-def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object]) -> bool:
+def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[str, object],
+                    shipped: Mapping[str, TableInfo] | None = None) -> bool:
     """Whether SQLite computes ``query`` exactly as DuckDB does (see docs/language.md).
 
     SQLite converts between types where DuckDB casts or fails: text in arithmetic or
@@ -506,7 +517,7 @@ def exact_in_sqlite(query: ast.Query, tables: list[TableInfo], params: Mapping[s
     a false "yes" would cost correctness.
     """
     try:
-        _Exactness(tables, params).query(query)
+        _Exactness(tables, params, shipped).query(query)
     except _NotExact:
         return False
     return True
@@ -523,12 +534,16 @@ _COMPARE = {"=", "<>", "<", "<=", ">", ">="}
 class _Exactness:
     """Infers the family of every expression; raises _NotExact where engines may differ."""
 
-    def __init__(self, tables: list[TableInfo], params: Mapping[str, object]):
+    def __init__(self, tables: list[TableInfo], params: Mapping[str, object],
+                 shipped: Mapping[str, TableInfo] | None = None):
         self.params = params
         self.tables = tables
+        # FROM items of other sources whose rows SQLite is given (by alias, lower-cased):
+        # a GRAPH_TABLE, or a Kuzu table, as a table of their typed columns
+        self.shipped = dict(shipped or {})
         self.by_table: dict[str, TableInfo | None] = {}
         self.by_name: dict[str, pa.DataType | None] = {}
-        for table in tables:
+        for table in [*tables, *self.shipped.values()]:
             for column in table.columns:
                 if column.type is None:
                     raise _NotExact  # affinity decided per value: only DuckDB's typed view is exact
@@ -563,7 +578,10 @@ class _Exactness:
 
     def _register(self, ref: ast.TableRef) -> None:
         name = (ref.alias.name if ref.alias else ref.name).lower()
-        table = next((t for t in self.tables if t.name.lower() == ref.name.lower()), None)
+        if name in self.shipped:
+            table = self.shipped[name]
+        else:
+            table = next((t for t in self.tables if t.name.lower() == ref.name.lower()), None)
         if name in self.by_table and self.by_table[name] is not table:
             table = None  # one alias for different tables in different scopes: unknown
         self.by_table[name] = table
@@ -605,7 +623,17 @@ class _Exactness:
             if item.on is not None:
                 self.condition(item.on)
         elif isinstance(item, ast.SubqueryRef):
-            self.query(item.query)
+            families = self.query(item.query)
+            names = _output_names(item.query)
+            if item.alias is not None and names is not None:
+                # its columns have the families of the expressions they are
+                alias = item.alias.name.lower()
+                info = TableInfo("", alias, "table", tuple(
+                    ColumnInfo(n, _FAMILY_TYPES.get(f)) for n, f in zip(names, families)))
+                self.by_table[alias] = info if alias not in self.by_table else None
+        elif isinstance(item, ast.GraphTable) and item.alias is not None \
+                and item.alias.name.lower() in self.shipped and not item.alias.columns:
+            self.by_table[item.alias.name.lower()] = self.shipped[item.alias.name.lower()]
         elif not isinstance(item, ast.TableRef):
             raise _NotExact
 
@@ -695,6 +723,24 @@ class _Exactness:
         if c.default is not None:
             results.append(self.expr(c.default))
         return _common(results)
+
+
+_FAMILY_TYPES = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_()}  # a type of each family
+
+
+def _output_names(query: ast.Query) -> list[str] | None:
+    body = query.body
+    if not isinstance(body, ast.Select):
+        return None
+    names = []
+    for item in body.items:
+        if item.alias:
+            names.append(item.alias)
+        elif isinstance(item.expr, ast.Column):
+            names.append(item.expr.name)
+        else:
+            return None  # a `*`, or a name DuckDB makes up
+    return names
 
 
 def _require(family: str | None) -> str:
@@ -1087,3 +1133,12 @@ def placeholder_order(sql: str) -> list[str]:
             continue
         i += 1
     return names
+
+
+def shipped_rows(name: str, columns, alias: str) -> exp.Expression:
+    """``(SELECT json_extract(value, '$[0]') AS c0, ... FROM json_each(:name)) AS alias``:
+    the rows of another fragment, bound as one JSON array of arrays."""
+    items = [exp.alias_(exp.Anonymous(this="json_extract", expressions=[
+        exp.column("value"), exp.Literal.string(f"$[{i}]")]), column, quoted=True) for i, column in enumerate(columns)]
+    source = exp.Table(this=exp.Anonymous(this="json_each", expressions=[exp.Placeholder(this=name)]))
+    return exp.Subquery(this=exp.select(*items).from_(source), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
