@@ -417,6 +417,25 @@ def map_columns(expr: "Expr", change) -> "Expr":
     return rewrite(expr, lambda node: change(node) if isinstance(node, Column) else None)
 
 
+AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}  # FQL's aggregate functions
+
+
+def output_names(query: "Query") -> list[str] | None:
+    """The column names a SELECT query gives its rows: each item's alias, or the name
+    of a plain column; None for a set operation, ``*``, or a name DuckDB makes up."""
+    if not isinstance(query.body, Select):
+        return None
+    names = []
+    for item in query.body.items:
+        if item.alias:
+            names.append(item.alias)
+        elif isinstance(item.expr, Column):
+            names.append(item.expr.name)
+        else:
+            return None
+    return names
+
+
 def conjuncts(expr: "Expr | None") -> list["Expr"]:
     """The AND-ed parts of a condition (none for no condition)."""
     if expr is None:

@@ -211,6 +211,18 @@ def type_family(t: pa.DataType | None) -> str | None:
     return None
 
 
+def key_family(t: pa.DataType | None) -> str | None:
+    """"integer" or "string" for a type whose equality is exact and the same in every
+    engine (join keys, group keys, values carried as JSON), else None."""
+    if t is None:
+        return None
+    if pa.types.is_integer(t):
+        return "integer"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    return None
+
+
 def value_family(expr: "ast.Expr", params) -> str | None:
     """The family of a literal or bound parameter ("null" for NULL), else None."""
     if isinstance(expr, ast.Literal):

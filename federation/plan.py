@@ -40,7 +40,7 @@ def bind_value(value: object, params: Mapping[str, object]) -> object:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, ParamRef) and value.name == "__keys":
+    if isinstance(value, ParamRef) and value.name == KEYS:
         return "<semi-join keys>"
     if isinstance(value, ParamRef) and value.name.startswith(SHIPPED):
         return "<rows of a fragment above>"

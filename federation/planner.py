@@ -42,7 +42,6 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "COALESCE": (1, 99), "ABS": (1, 1), "ROUND": (1, 2), "NULLIF": (2, 2), "TRIM": (1, 1),
     "REPLACE": (3, 3),
 }
-AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 TYPES = {
     "INTEGER": "INTEGER", "INT": "INTEGER", "BIGINT": "BIGINT", "SMALLINT": "SMALLINT",
     "DOUBLE": "DOUBLE", "FLOAT": "DOUBLE", "REAL": "DOUBLE", "DECIMAL": "DECIMAL", "NUMERIC": "DECIMAL",
@@ -975,7 +974,7 @@ class _Build:
         if not refs or any(relation is None for _, relation, _ in refs):
             return
         if any(isinstance(n, (ast.Exists, ast.InQuery, ast.ScalarSubquery, ast.Array))
-               or (isinstance(n, ast.Function) and (n.name in AGGREGATES or n.name == "PATH_LENGTH"))
+               or (isinstance(n, ast.Function) and (n.name in ast.AGGREGATES or n.name == "PATH_LENGTH"))
                for n in conjunct.walk()):
             return
         names = {id(column): resolved for column, _, resolved in refs}
@@ -1085,7 +1084,7 @@ class _Build:
             raise UnsupportedError(
                 f"{name}() takes {expected} arguments, not {len(node.args)} (line {node.pos[0]}, column {node.pos[1]})"
             )
-        if node.distinct and name not in AGGREGATES:
+        if node.distinct and name not in ast.AGGREGATES:
             raise UnsupportedError(f"DISTINCT is only valid in aggregate functions, not {name}()")
         args = [r(a) for a in node.args]
         if name == "COUNT":
@@ -1300,7 +1299,7 @@ def _derived_origins(tree: exp.Expression, columns: list[str]) -> dict:
         return {}
     origins = {}
     for name, item in zip(columns, tree.expressions):
-        value = item.this if isinstance(item, exp.Alias) else item
+        value = item.unalias()
         if isinstance(value, exp.Column) and "origin" in value.meta:
             origins[name] = value.meta["origin"]
     return origins

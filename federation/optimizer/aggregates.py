@@ -22,10 +22,10 @@ from dataclasses import replace
 import pyarrow as pa
 from sqlglot import exp
 
+from .. import ast
+from ..catalog import key_family
 from ..plan import Draft
 from .context import Context
-
-AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}  # the binder's aggregate functions
 
 
 def push_aggregates(draft: Draft, context: Context) -> Draft:
@@ -66,7 +66,7 @@ def _pushable(select: exp.Select, graphs):
     outputs = {o.name: o for o in access.graph.outputs}
     plain = {}  # the GRAPH_TABLE's column -> the property it is
     for item in wrapper.expressions:
-        inner = item.this if isinstance(item, exp.Alias) else item
+        inner = item.unalias()
         output = outputs.get(inner.name) if isinstance(inner, exp.Column) else None
         if output is not None and output.prop is not None and output.aggregate is None:
             plain[item.alias_or_name] = output
@@ -79,11 +79,11 @@ def _pushable(select: exp.Select, graphs):
 
     for key in group.expressions:
         output = column(key)
-        if output is None or not _key_type(output.type):
+        if output is None or key_family(output.type) is None:
             return None
     aggregates = []
     for node_ in select.find_all(exp.Count, exp.Anonymous):
-        if isinstance(node_, exp.Anonymous) and node_.name.upper() not in AGGREGATES:
+        if isinstance(node_, exp.Anonymous) and node_.name.upper() not in ast.AGGREGATES:
             continue
         if node_.find_ancestor(exp.Subquery) is node:
             continue  # inside the GRAPH_TABLE's own columns
@@ -107,11 +107,6 @@ def _pushable(select: exp.Select, graphs):
     return node, access, keys, aggregates
 
 
-def _key_type(type_) -> bool:
-    return type_ is not None and (pa.types.is_integer(type_) or pa.types.is_string(type_)
-                                  or pa.types.is_large_string(type_))
-
-
 def _push(select: exp.Select, node: exp.Subquery, access, keys, aggregates):
     """Rewrite ``select`` to combine the partial aggregates; the access that returns them."""
     wrapper = node.this
@@ -133,9 +128,8 @@ def _push(select: exp.Select, node: exp.Subquery, access, keys, aggregates):
         else:
             combined = exp.Anonymous(this=function.upper(), expressions=[column])
         call.replace(combined)
-    items = [i for i in wrapper.expressions
-             if isinstance(i.this if isinstance(i, exp.Alias) else i, exp.Column)
-             and (i.this if isinstance(i, exp.Alias) else i).name in {o.name for o in keys}]
+    names = {o.name for o in keys}
+    items = [i for i in wrapper.expressions if isinstance(i.unalias(), exp.Column) and i.unalias().name in names]
     items += [exp.alias_(exp.column(o.name, quoted=True), o.name, quoted=True) for o in partial.values()]
     wrapper.set("expressions", items)
     outputs += list(partial.values())

@@ -27,10 +27,9 @@ columns.
 from __future__ import annotations
 
 import dataclasses
-import pyarrow as pa
 
 from .. import ast
-from ..catalog import find_name
+from ..catalog import find_name, key_family
 
 PREFIX = "__g"  # aliases of the derived tables this rewrite makes
 
@@ -432,7 +431,7 @@ def _key(table) -> str | None:
     in DuckDB as in Kuzu)."""
     key = table.option("primary_key")
     column = table.column(key) if key is not None else None
-    return column.name if column is not None and _family(column.type) is not None else None
+    return column.name if column is not None and key_family(column.type) is not None else None
 
 
 def _relations(select: ast.Select):
@@ -582,16 +581,8 @@ def columns_of(item, catalog) -> list[str] | None:
             return [*catalog.table(item.table.source, item.table.name).column_names, "_distance"]
     except Exception:  # noqa: BLE001 - the binder reports unknown names
         return None
-    if isinstance(item, ast.SubqueryRef) and isinstance(item.query.body, ast.Select):
-        names = []
-        for i in item.query.body.items:
-            if i.alias:
-                names.append(i.alias)
-            elif isinstance(i.expr, ast.Column):
-                names.append(i.expr.name)
-            else:
-                return None  # a `*`, or a name DuckDB makes up
-        return names
+    if isinstance(item, ast.SubqueryRef):
+        return ast.output_names(item.query)
     return None
 
 
@@ -650,7 +641,7 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
     implied = []
     for members in classes.values():
         types = {k: column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
-        families = {_family(t) for t in types.values()}
+        families = {key_family(t) for t in types.values()}
         if len(families) != 1 or None in families:
             continue
         tables = [k for k in members if by_alias[k[0]].source is not None]
@@ -664,16 +655,6 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
                     continue
                 implied.append(ast.Binary("=", written[first], written[second]))
     return implied
-
-
-def _family(type_) -> str | None:
-    if type_ is None:
-        return None
-    if pa.types.is_integer(type_):
-        return "integer"
-    if pa.types.is_string(type_) or pa.types.is_large_string(type_):
-        return "string"
-    return None
 
 
 def column_type(item, column: str, catalog):

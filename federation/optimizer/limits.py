@@ -10,11 +10,11 @@ from dataclasses import replace
 
 from sqlglot import exp
 
+from .. import ast
 from ..plan import Draft
 from .context import Context
 from .tree import from_leaves
 
-_AGGREGATES = {"COUNT", "SUM", "AVG", "MIN", "MAX"}
 
 
 def push_limits(draft: Draft, context: Context) -> Draft:
@@ -40,7 +40,7 @@ def _top_n(select: exp.Select, draft: Draft, context: Context):
     if access.kind != "scan" or access.limit is not None:
         return None
     if any(isinstance(n, (exp.Count, exp.AggFunc, exp.Window, exp.Subquery))
-           or (isinstance(n, exp.Anonymous) and str(n.this).upper() in _AGGREGATES)
+           or (isinstance(n, exp.Anonymous) and str(n.this).upper() in ast.AGGREGATES)
            for item in select.expressions for n in item.walk()):
         return None
     n = _integer(limit.expression)

@@ -20,6 +20,7 @@ from dataclasses import replace
 import pyarrow as pa
 from sqlglot import exp
 
+from ..catalog import key_family
 from ..plan import Draft, Reduce
 from .context import Context
 from .tree import conjuncts, from_leaves
@@ -162,9 +163,4 @@ def _worth(producer, consumer, context: Context) -> bool:
 
 
 def _same_family(a: pa.DataType | None, b: pa.DataType | None) -> bool:
-    if a is None or b is None:
-        return False
-    if pa.types.is_integer(a) and pa.types.is_integer(b):
-        return True
-    strings = (pa.types.is_string, pa.types.is_large_string)
-    return any(f(a) for f in strings) and any(f(b) for f in strings)
+    return key_family(a) is not None and key_family(a) == key_family(b)

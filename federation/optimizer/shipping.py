@@ -28,8 +28,9 @@ import sqlglot
 from sqlglot import exp
 
 from .. import ast
-from ..catalog import ColumnInfo, TableInfo
+from ..catalog import ColumnInfo, TableInfo, key_family
 from ..plan import SHIPPED, Access, Draft
+from ..sources.sqlite import shipped_rows
 from .context import Context
 from .grouping import column_type
 from .tree import leaf_id
@@ -62,11 +63,12 @@ def ship_to_sqlite(draft: Draft, context: Context) -> Draft:
     if any(a.order or a.limit is not None for a in local):
         return draft  # a top-N scan: its ORDER BY ... NULLS is SQLite text sqlglot may not keep
     shipped: dict[str, TableInfo] = {}  # alias -> the shipped rows' typed columns
+    foreign_ids = {a.id for a in foreign}
     for access in foreign:
         found = _shippable(access, used[access.id], root, context)
         if found is None:
             return draft
-        if access.reduce is not None and access.reduce.producer not in {a.id for a in foreign}:
+        if access.reduce is not None and access.reduce.producer not in foreign_ids:
             return draft  # its keys come from a table that is now part of the SQLite query
         alias, info = found
         if alias in shipped:
@@ -93,8 +95,6 @@ def ship_to_sqlite(draft: Draft, context: Context) -> Draft:
             table.replace(exp.Subquery(this=_local_query(access, source),
                                        alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))))
         else:
-            from ..sources.sqlite import shipped_rows
-
             table.replace(shipped_rows(f"{SHIPPED}{access.id}", access.columns, alias))
     ident = max(accesses) + 1
     columns = tuple(n for n, _ in output)
@@ -112,7 +112,8 @@ def _shippable(access: Access, tables: list[exp.Table], root, context: Context):
     if len(tables) != 1:
         return None
     columns = _typed_columns(access)
-    if columns is None or not all(_exact_in_json(t) for _, t in columns):
+    # integers and strings: JSON carries them exactly (a UINT64 beyond INT64 it would not)
+    if columns is None or not all(key_family(t) is not None and t != pa.uint64() for _, t in columns):
         return None
     table = tables[0]
     if access.kind == "scan" and access.table.kind in ("node", "rel"):
@@ -126,14 +127,11 @@ def _shippable(access: Access, tables: list[exp.Table], root, context: Context):
     node = wrapper.parent if wrapper is not None else None
     if not isinstance(node, exp.Subquery) or node.meta.get("leaf_id") != access.id:
         return None
-    if wrapper.args.get("where") is not None or any(k != "expressions" and k != "from_" and k != "from" and v
-                                                   for k, v in wrapper.args.items()):
-        return None
+    if any(v for k, v in wrapper.args.items() if k not in ("expressions", "from_", "from")):
+        return None  # a WHERE, DISTINCT, ...
     types = dict(columns)
-    for item in wrapper.expressions:
-        inner = item.this if isinstance(item, exp.Alias) else item
-        if not isinstance(inner, exp.Column) or inner.name not in types:
-            return None
+    if not all(isinstance(i.unalias(), exp.Column) and i.unalias().name in types for i in wrapper.expressions):
+        return None
     # typed as the query wrote it: every COLUMNS entry (conditions on those now in the
     # match are still in the query the exactness check reads)
     alias = node.alias.lower()
@@ -155,11 +153,6 @@ def _typed_columns(access: Access) -> list[tuple[str, pa.DataType]] | None:
     else:
         return None
     return None if any(t is None for _, t in pairs) else pairs
-
-
-def _exact_in_json(type_: pa.DataType) -> bool:
-    return (pa.types.is_integer(type_) and type_ != pa.uint64()) or pa.types.is_string(type_) \
-        or pa.types.is_large_string(type_)
 
 
 def _local_query(access: Access, source) -> exp.Expression:

@@ -121,7 +121,7 @@ def _provides(root: exp.Expression, columns: tuple[str, ...]) -> tuple[tuple[tup
         return ()
     found = []
     for item, name in zip(root.expressions, columns):
-        inner = item.this if isinstance(item, exp.Alias) else item
+        inner = item.unalias()
         origin = inner.meta.get("origin") if isinstance(inner, exp.Column) else None
         if origin is not None:  # (the binder's Leaf, its column, type)
             found.append(((origin[0].id, origin[1]), name))

@@ -78,14 +78,12 @@ def _distinct_values(query: ast.Query, name: str) -> ast.SubqueryRef | None:
     body = query.body
     if not isinstance(body, ast.Select) or len(body.items) != 1 or isinstance(body.items[0].expr, ast.Star):
         return None
-    item = body.items[0]
-    if item.alias is not None:
-        column = item.alias
-    elif isinstance(item.expr, ast.Column):
-        column = item.expr.name
-    else:
+    names = ast.output_names(query)
+    if names is not None:
+        column = names[0]
+    else:  # an expression: named here
         column = "__v"
-        query = dataclasses.replace(query, body=dataclasses.replace(body, items=(dataclasses.replace(item, alias=column),)))
+        query = dataclasses.replace(query, body=dataclasses.replace(body, items=(dataclasses.replace(body.items[0], alias=column),)))
     values = ast.Select((ast.SelectItem(ast.Column(column, "__s"), alias="__k"),),
                         (ast.SubqueryRef(query, ast.Alias("__s")),), distinct=True)
     return ast.SubqueryRef(ast.Query(values), ast.Alias(name), pos=query.pos)

@@ -624,7 +624,7 @@ class _Exactness:
                 self.condition(item.on)
         elif isinstance(item, ast.SubqueryRef):
             families = self.query(item.query)
-            names = _output_names(item.query)
+            names = ast.output_names(item.query)
             if item.alias is not None and names is not None:
                 # its columns have the families of the expressions they are
                 alias = item.alias.name.lower()
@@ -726,21 +726,6 @@ class _Exactness:
 
 
 _FAMILY_TYPES = {"number": pa.float64(), "string": pa.string(), "bool": pa.bool_()}  # a type of each family
-
-
-def _output_names(query: ast.Query) -> list[str] | None:
-    body = query.body
-    if not isinstance(body, ast.Select):
-        return None
-    names = []
-    for item in body.items:
-        if item.alias:
-            names.append(item.alias)
-        elif isinstance(item.expr, ast.Column):
-            names.append(item.expr.name)
-        else:
-            return None  # a `*`, or a name DuckDB makes up
-    return names
 
 
 def _require(family: str | None) -> str:
@@ -1094,7 +1079,7 @@ def _keys_filtered(tree: exp.Expression, columns: tuple[str, ...], keys: str) ->
     Otherwise around it."""
     if isinstance(tree, exp.Select) and keys in columns and len(tree.expressions) == len(columns):
         item = tree.expressions[columns.index(keys)]
-        value = item.this if isinstance(item, exp.Alias) else item
+        value = item.unalias()
         group = tree.args.get("group")
         grouped = {g.sql() for g in group.expressions} if group is not None else set()
         aggregates = any(True for e in tree.expressions for _ in e.find_all(exp.AggFunc)) \
