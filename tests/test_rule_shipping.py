@@ -12,16 +12,24 @@ from test_random_optimizer import _unoptimized
 SHIPPED = [
     pytest.param(  # a neighbourhood's rows joined with a SQLite group and counted: one SQLite query
         "SELECT g.bid, p.name, COUNT(*) AS n FROM GRAPH_TABLE (graph MATCH (a:Person {id: 1})-[:KNOWS]->(b:Person) COLUMNS (b.id AS bid)) g JOIN state.people p ON p.id = g.bid JOIN state.orders o ON o.person_id = g.bid GROUP BY g.bid, p.name",
-        ['MATCH (`a`:`Person` {`id`: $p0})-[:`KNOWS`]->(`b`:`Person`)\nRETURN `b`.`id` AS `b.id`', 'SELECT "g"."bid", "__g0"."__p_name" AS "name", COUNT(*) AS "n" FROM (SELECT "b.id" AS "bid" FROM (SELECT JSON_EXTRACT(value, \'$[0]\') AS "b.id" FROM JSON_EACH(:__rows0)) AS "__leaf0") AS "g" INNER JOIN (SELECT * FROM (SELECT "p"."name" AS "__p_name", "p"."id" AS "__p_id", "o"."person_id" AS "__o_person_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "p"."id" = "o"."person_id") AS "__leaf3") AS "__g0" ON ("__g0"."__p_id" = "g"."bid") AND ("__g0"."__o_person_id" = "g"."bid") GROUP BY "g"."bid", "__g0"."__p_name"'],
+        ['MATCH (`a`:`Person` {`id`: $p0})-[:`KNOWS`]->(`b`:`Person`)\nRETURN `b`.`id` AS `b.id`', 'SELECT "g"."bid", "__g0"."__p_name" AS "name", COUNT(*) AS "n" FROM (SELECT "b.id" AS "bid" FROM (SELECT value AS "b.id" FROM JSON_EACH(:__rows0)) AS "__leaf0") AS "g" INNER JOIN (SELECT * FROM (SELECT "p"."name" AS "__p_name", "p"."id" AS "__p_id", "o"."person_id" AS "__o_person_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "p"."id" = "o"."person_id") AS "__leaf3") AS "__g0" ON ("__g0"."__p_id" = "g"."bid") AND ("__g0"."__o_person_id" = "g"."bid") GROUP BY "g"."bid", "__g0"."__p_name"'],
         id="grouped-join"),
     pytest.param(  # DISTINCT over the graph's rows, a LEFT JOIN, and a filter pushed into a scan
         "SELECT d.bid, p.name, COUNT(o.id) AS n FROM (SELECT DISTINCT g.bid FROM GRAPH_TABLE (graph MATCH (a:Person {id: 1})-[:KNOWS]->(b:Person) COLUMNS (b.id AS bid)) g) d JOIN state.people p ON p.id = d.bid LEFT JOIN state.orders o ON o.person_id = d.bid WHERE p.city <> 'Lima' GROUP BY d.bid, p.name",
-        ['MATCH (`a`:`Person` {`id`: $p0})-[:`KNOWS`]->(`b`:`Person`)\nRETURN `b`.`id` AS `b.id`', 'SELECT "d"."bid", "p"."name", COUNT("o"."id") AS "n" FROM (SELECT DISTINCT "g"."bid" FROM (SELECT "b.id" AS "bid" FROM (SELECT JSON_EXTRACT(value, \'$[0]\') AS "b.id" FROM JSON_EACH(:__rows0)) AS "__leaf0") AS "g") AS "d" INNER JOIN (SELECT "id", "name" FROM "people" WHERE "city" <> \'Lima\') AS "p" ON "p"."id" = "d"."bid" LEFT JOIN (SELECT "id", "person_id" FROM "orders") AS "o" ON "o"."person_id" = "d"."bid" GROUP BY "d"."bid", "p"."name"'],
+        ['MATCH (`a`:`Person` {`id`: $p0})-[:`KNOWS`]->(`b`:`Person`)\nRETURN `b`.`id` AS `b.id`', 'SELECT "d"."bid", "p"."name", COUNT("o"."id") AS "n" FROM (SELECT DISTINCT "g"."bid" FROM (SELECT "b.id" AS "bid" FROM (SELECT value AS "b.id" FROM JSON_EACH(:__rows0)) AS "__leaf0") AS "g") AS "d" INNER JOIN (SELECT "id", "name" FROM "people" WHERE "city" <> \'Lima\') AS "p" ON "p"."id" = "d"."bid" LEFT JOIN (SELECT "id", "person_id" FROM "orders") AS "o" ON "o"."person_id" = "d"."bid" GROUP BY "d"."bid", "p"."name"'],
         id="distinct-left-join"),
     pytest.param(  # a node table's rows: integers and strings, kept as they are
         "SELECT g.name, o.amount FROM graph.Person g JOIN state.orders o ON o.person_id = g.id WHERE g.id = 7",
         ['MATCH (n:`Person`) WHERE (`n`.`id` = $p0) RETURN n.`id` AS `id`, n.`name` AS `name`', 'SELECT "g"."name", "o"."amount" FROM (SELECT JSON_EXTRACT(value, \'$[0]\') AS "id", JSON_EXTRACT(value, \'$[1]\') AS "name" FROM JSON_EACH(:__rows0)) AS "g" INNER JOIN (SELECT "person_id", "amount" FROM "orders") AS "o" ON "o"."person_id" = "g"."id"'],
         id="node-table"),
+    pytest.param(  # one column (here strings) is shipped as a flat array, read as `value`
+        "SELECT g.nm, p.name FROM GRAPH_TABLE (graph MATCH (a:Person {id: 1})-[:KNOWS]->(b:Person) "
+        "COLUMNS (b.name AS nm)) g JOIN state.people p ON p.name = g.nm",
+        ['MATCH (`a`:`Person` {`id`: $p0})-[:`KNOWS`]->(`b`:`Person`)\nRETURN `b`.`name` AS `b.name`',
+         'SELECT "g"."nm", "p"."name" FROM (SELECT "b.name" AS "nm" FROM (SELECT value AS "b.name" FROM '
+         'JSON_EACH(:__rows0)) AS "__leaf0") AS "g" INNER JOIN (SELECT "name" FROM "people") AS "p" '
+         'ON "p"."name" = "g"."nm"'],
+        id="one-string-column"),
 ]
 
 LEFT_TO_DUCKDB = [

@@ -1122,8 +1122,13 @@ def placeholder_order(sql: str) -> list[str]:
 
 def shipped_rows(name: str, columns, alias: str) -> exp.Expression:
     """``(SELECT json_extract(value, '$[0]') AS c0, ... FROM json_each(:name)) AS alias``:
-    the rows of another fragment, bound as one JSON array of arrays."""
-    items = [exp.alias_(exp.Anonymous(this="json_extract", expressions=[
-        exp.column("value"), exp.Literal.string(f"$[{i}]")]), column, quoted=True) for i, column in enumerate(columns)]
+    the rows of another fragment, bound as one JSON array of arrays; one column's as
+    a flat array, read as ``SELECT value AS c0`` (see ``executor.json_rows``)."""
+    if len(columns) == 1:
+        items = [exp.alias_(exp.column("value"), columns[0], quoted=True)]
+    else:
+        items = [exp.alias_(exp.Anonymous(this="json_extract", expressions=[
+            exp.column("value"), exp.Literal.string(f"$[{i}]")]), column, quoted=True)
+            for i, column in enumerate(columns)]
     source = exp.Table(this=exp.Anonymous(this="json_each", expressions=[exp.Placeholder(this=name)]))
     return exp.Subquery(this=exp.select(*items).from_(source), alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
