@@ -3,7 +3,10 @@
 Time: ``time.perf_counter`` around one call. Alternatives are measured
 round-robin (one run of each, then the next round), so a burst of load from
 another process on this shared machine hits them alike; each gets one untimed
-warm-up run first, whose answer is the one compared.
+warm-up run first, whose answer is the one compared. Each round starts one
+alternative later than the one before: whichever runs right after a heavy one
+(a whole-table fetch, DuckDB's threads still winding down) is slower by a few
+ms, and a fixed order would charge that to one alternative every round.
 
 Memory: the peak *additional* resident set size of this process during a call:
 Linux's high-water mark (VmHWM) is reset to the current RSS through
@@ -114,10 +117,12 @@ def run_round_robin(alternatives: dict[str, Callable[[], Any]], repeat: int, war
             errors[name] = f"{type(exc).__name__}: {exc}"
         slow = budget_seconds is not None and time.perf_counter() - started > budget_seconds
         runs[name] = 1 if slow else repeat
+    names = list(alternatives)
     for round_number in range(repeat):
-        for name, fn in alternatives.items():
+        start = round_number % len(names)
+        for name in names[start:] + names[:start]:  # rotated: no alternative always follows the same one
             if name not in errors and round_number < runs[name]:
-                timed(fn, samples[name])
+                timed(alternatives[name], samples[name])
     return samples, answers, errors
 
 

@@ -446,7 +446,7 @@ A seeded multi-agent workspace (`benchmarks/datagen.py`), one logical dataset wr
 
 **Suite 1, federated queries** (`benchmarks/federated.py`): nine queries of the demo's kind, each
 run five ways in the same process over the same files, round-robin (one run of each, then the next
-round), after one untimed warm-up whose answers must all be equal (sorted rows; floats to 1e-4):
+round, each round starting one alternative later), after one untimed warm-up whose answers must all be equal (sorted rows; floats to 1e-4):
 
 - *engine*: the FQL statement through `fed.query(..., cache=False)`: no result cache, so every
   fragment runs every time; the plan cache (keyed by the text) answers the planning after the

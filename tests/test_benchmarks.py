@@ -34,3 +34,16 @@ def test_benchmarks_run_at_tiny_scale_and_agree(tmp_path):
     assert report.main([str(out), "--out", str(page)]) == 0
     text = page.read_text()
     assert "## Summary" in text and "q1_neighbourhood_state_knn" in text
+
+
+def test_round_robin_rotates_which_alternative_goes_first():
+    """Whichever runs right after a heavy alternative pays for it: no alternative may
+    always follow the same one."""
+    from benchmarks.measure import run_round_robin
+
+    calls: list[str] = []
+    alternatives = {name: (lambda name=name: calls.append(name) or name) for name in "abc"}
+    samples, answers, errors = run_round_robin(alternatives, repeat=3)
+    assert answers == {"a": "a", "b": "b", "c": "c"} and not errors
+    assert calls == ["a", "b", "c", "a", "b", "c", "b", "c", "a", "c", "a", "b"]  # warm-ups, then 3 rounds
+    assert all(len(s.seconds) == 3 for s in samples.values())
