@@ -49,7 +49,7 @@ def pred(rng, alias, columns, simple=False):
 def queries():
     rng = random.Random(SEED)
     for i in range(N_QUERIES):
-        shape = rng.randrange(13)
+        shape = rng.randrange(14)
         join = rng.choice(["JOIN", "LEFT JOIN"])
         if shape == 0:  # SQLite x Kuzu table, filters on both sides
             where = f"{pred(rng, 'p', PEOPLE)} AND {pred(rng, 'g', PERSON)}"
@@ -142,6 +142,9 @@ def queries():
         elif shape == 12:  # GROUP BY over one match: partial aggregates in Kuzu, combined in DuckDB
             fql, ref = graph_aggregate_query(rng)
             yield i, fql, ref
+        elif shape == 13:  # a LEFT JOIN of a SQLite table to another of that database: one SQLite query
+            fql = left_join_query(rng)
+            yield i, fql, fql
         else:  # WHERE equality between sources, with an IN subquery
             fql = (f"SELECT p.name, g.id FROM state.people p, graph.Person g WHERE g.id = p.id AND "
                    f"{pred(rng, 'p', PEOPLE, True)} AND p.id IN (SELECT o.person_id FROM state.orders o "
@@ -173,6 +176,20 @@ def merged_graph_query(rng, join):
             f"ON p.id = g.id WHERE {pred(rng, 'g', PERSON)}")
     head = "SELECT x.aid, x.bid, g.name, p.city FROM "
     return f"{head}{graph.format(where=first)}{tail}", f"{head}{GRAPH_REF.format(where=first)}{tail}"
+
+
+def left_join_query(rng):
+    other = rng.choice([("graph.Person g", "g.id", "g.age"), ("knowledge.docs g", "g.author_id", "g.title")])
+    # on people's key, or on the other source's column equal to it
+    on = f"o.person_id = {rng.choice(['p.id', other[1]])}" + (
+        f" AND {pred(rng, 'o', ORDERS, True)}" if rng.random() < 0.5 else "")
+    where = rng.choice([pred(rng, "p", PEOPLE), f"{pred(rng, 'p', PEOPLE, True)} AND {pred(rng, 'o', ORDERS)}",
+                        "o.id IS NULL", f"{pred(rng, 'o', ORDERS, True)} OR o.id IS NULL"])
+    if rng.random() < 0.5:
+        return (f"SELECT p.name, o.amount, {other[2]} FROM {other[0]} JOIN state.people p ON p.id = {other[1]} "
+                f"LEFT JOIN state.orders o ON {on} WHERE {where}")
+    return (f"SELECT p.id, COUNT(o.id) AS n, SUM(o.amount) AS total FROM {other[0]} JOIN state.people p "
+            f"ON p.id = {other[1]} LEFT JOIN state.orders o ON {on} WHERE {where} GROUP BY p.id ORDER BY p.id")
 
 
 def in_subquery_query(rng):
@@ -279,7 +296,7 @@ def test_in_subqueries_become_joins_on_generated_queries(fed):
              and fql.startswith(("SELECT p.id, p.name, p.city", "SELECT g.id, g.name", "SELECT d.topic"))]
     joined = [fql for fql in cases if "__in0" in plan_unshipped(fed, fql).sql]
     print(f"made a join: {len(joined)} of {len(cases)}")
-    assert len(cases) >= 20 and len(joined) == len(cases), (len(joined), len(cases))
+    assert len(cases) >= 10 and len(joined) == len(cases), (len(joined), len(cases))
 
 
 def test_graph_aggregates_are_pushed_on_generated_queries(fed):
@@ -298,3 +315,15 @@ def test_last_steps_run_in_sqlite_on_generated_queries(fed):
     shipped = [fql for _, fql, _ in CASES if fed.plan(fql).sql is None and len(fed.plan(fql).fragments) > 1]
     print(f"last step in SQLite: {len(shipped)} of {len(CASES)}")
     assert len(shipped) >= 25, len(shipped)
+
+
+def test_left_joins_join_their_sqlite_group_on_generated_queries(fed):
+    """``... JOIN state.people p LEFT JOIN state.orders o ON o.person_id = p.id``: the
+    LEFT JOIN runs in SQLite with people, in most generated queries (the rest: an ON
+    condition SQLite would not compute exactly as DuckDB)."""
+    cases = [fql for _, fql, _ in CASES if "LEFT JOIN state.orders o ON o.person_id = " in fql
+             and "JOIN state.people p ON p.id = g." in fql]
+    joined = [fql for fql in cases if any(f.source == "state" and "LEFT JOIN" in f.text
+                                          for f in plan_unshipped(fed, fql).fragments)]
+    print(f"LEFT JOIN in SQLite: {len(joined)} of {len(cases)}")
+    assert len(cases) >= 20 and len(joined) >= len(cases) * 0.8, (len(joined), len(cases))

@@ -22,6 +22,26 @@ GROUPED = [
         'SELECT "__g0"."__p_id" AS "id", COUNT(*) AS "n" FROM __f0 AS "g" CROSS JOIN (SELECT * FROM __f1) AS "__g0" WHERE "g"."id" = "__g0"."__p_id" GROUP BY "__g0"."__p_id" ORDER BY "__g0"."__p_id" ASC',
         ['MATCH (n:`Person`) WHERE (`n`.`age` > $p0) RETURN n.`id` AS `id`', 'SELECT "p"."id" AS "__p_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "o"."person_id" = "p"."id"'],
         id='comma'),
+    pytest.param(  # a LEFT JOIN to a SQLite table from another of that database: with it, in SQLite
+        "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id LEFT JOIN state.orders o ON o.person_id = p.id",
+        'SELECT "__g0"."__p_name" AS "name", "__g0"."__o_amount" AS "amount" FROM __f0 AS "g" INNER JOIN (SELECT * FROM __f1) AS "__g0" ON "__g0"."__p_id" = "g"."id"',
+        ['MATCH (n:`Person`) RETURN n.`id` AS `id`', 'SELECT "p"."name" AS "__p_name", "o"."amount" AS "__o_amount", "p"."id" AS "__p_id" FROM "people" AS "p" LEFT JOIN "orders" AS "o" ON "o"."person_id" = "p"."id"'],
+        id='left-join'),
+    pytest.param(  # rows without a match (IS NULL after the LEFT JOIN): the WHERE goes with it, after it
+        "SELECT p.name FROM graph.Person g JOIN state.people p ON p.id = g.id LEFT JOIN state.orders o ON o.person_id = p.id AND o.amount > 50 WHERE o.id IS NULL AND g.age > 30",
+        'SELECT "__g0"."__p_name" AS "name" FROM __f0 AS "g" INNER JOIN (SELECT * FROM __f1) AS "__g0" ON "__g0"."__p_id" = "g"."id"',
+        ['MATCH (n:`Person`) WHERE (`n`.`age` > $p0) RETURN n.`id` AS `id`', 'SELECT "p"."name" AS "__p_name", "p"."id" AS "__p_id" FROM "people" AS "p" LEFT JOIN "orders" AS "o" ON ("o"."person_id" = "p"."id") AND ("o"."amount" > 50) WHERE "o"."id" IS NULL'],
+        id='left-join-unmatched'),
+    pytest.param(  # LEFT JOINs in a chain, one to another source between them (it stays in DuckDB)
+        "SELECT p.name, o.amount, d.title, o2.status FROM graph.Person g JOIN state.people p ON p.id = g.id LEFT JOIN knowledge.docs d ON d.author_id = p.id LEFT JOIN state.orders o ON o.person_id = p.id LEFT JOIN state.orders o2 ON o2.id = o.id + 1",
+        'SELECT "__g0"."__p_name" AS "name", "__g0"."__o_amount" AS "amount", "d"."title", "__g0"."__o2_status" AS "status" FROM __f0 AS "g" INNER JOIN (SELECT * FROM __f2) AS "__g0" ON "__g0"."__p_id" = "g"."id" LEFT JOIN __f1 AS "d" ON "d"."author_id" = "__g0"."__p_id"',
+        ['MATCH (n:`Person`) RETURN n.`id` AS `id`', "docs.search().select(['title', 'author_id'])", 'SELECT "p"."name" AS "__p_name", "o"."amount" AS "__o_amount", "o2"."status" AS "__o2_status", "p"."id" AS "__p_id" FROM "people" AS "p" LEFT JOIN "orders" AS "o" ON "o"."person_id" = "p"."id" LEFT JOIN "orders" AS "o2" ON "o2"."id" = ("o"."id" + 1)'],
+        id='left-join-chain'),
+    pytest.param(  # the LEFT JOIN's condition names the graph's column, equal to people's key: read as that
+        "SELECT g.bid, p.name, COUNT(o.id) AS n FROM GRAPH_TABLE (graph MATCH (a:Person)-[:KNOWS]->(b:Person) WHERE a.id < 20 COLUMNS (b.id AS bid)) g JOIN state.people p ON p.id = g.bid LEFT JOIN state.orders o ON o.person_id = g.bid GROUP BY g.bid, p.name",
+        'SELECT "g"."bid", "__g0"."__p_name" AS "name", COUNT("__g0"."__o_id") AS "n" FROM (SELECT "b.id" AS "bid" FROM __f0) AS "g" INNER JOIN (SELECT * FROM __f1) AS "__g0" ON "__g0"."__p_id" = "g"."bid" GROUP BY "g"."bid", "__g0"."__p_name"',
+        ['MATCH (`a`:`Person`)-[:`KNOWS`]->(`b`:`Person`)\nWHERE (`a`.`id` < $p0)\nRETURN `b`.`id` AS `b.id`', 'SELECT "p"."name" AS "__p_name", "o"."id" AS "__o_id", "p"."id" AS "__p_id" FROM "people" AS "p" LEFT JOIN "orders" AS "o" ON "o"."person_id" = "p"."id"'],
+        id='left-join-through-an-equal-column'),
 ]
 
 GRAPH_GROUPED = [  # matches of one Kuzu source sharing a node (equal keys of one label): one MATCH
@@ -112,8 +132,12 @@ def test_unqualified_columns_are_grouped_too(fed, sql):
 
 
 LEFT_ALONE = [
-    pytest.param("SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
-                 "LEFT JOIN state.orders o ON o.person_id = p.id", id="outer-join"),
+    pytest.param(  # a LEFT JOIN's condition SQLite would not compute as DuckDB (integer division)
+        "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
+        "LEFT JOIN state.orders o ON o.person_id = p.id / 2", id="outer-join-inexact"),
+    pytest.param(  # a LEFT JOIN's condition on another source's column no SQLite column equals
+        "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
+        "LEFT JOIN state.orders o ON o.person_id = g.age", id="outer-join-on-the-graph"),
     pytest.param("SELECT p.city AS c, COUNT(*) AS n FROM graph.Person g JOIN state.people p ON p.id = g.id "
                  "JOIN state.orders o ON o.person_id = p.id GROUP BY c", id="group-by-an-output-name"),
     pytest.param("SELECT p.name FROM graph.Person g JOIN state.people p ON p.id = g.id "

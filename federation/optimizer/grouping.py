@@ -14,8 +14,10 @@ which ``push_subtrees`` then runs whole in SQLite (its index joins, and only the
 joined rows leave it), and whose key columns take part in semi-joins like a table's.
 
 Only where the rewrite cannot change the answer: the inner and cross joins of a
-SELECT's FROM (no USING; LEFT JOINs made to them stay as written, their right sides
-never grouped), every column written ``alias.column`` or named by
+SELECT's FROM (no USING), and the LEFT JOINs made to them whose right side is one
+table of a SQLite source and whose condition reads it and one table of that source's
+group (``_absorb``; the other LEFT JOINs stay as written, after the inner joins, their
+right sides never grouped), every column written ``alias.column`` or named by
 exactly one table of the FROM (it is qualified first), no ``*`` and no subquery in
 its expressions, and joins that SQLite computes exactly as DuckDB does
 (``Source.runs_exactly``). Tables are grouped along the equalities and other
@@ -78,7 +80,8 @@ class _Relation:
     item: ast.Node  # a FROM item that is not a join
     alias: str  # lower-cased
     source: str | None = None  # a SQLite source's name, for a table of one
-    outer: bool = False  # on the right of a LEFT JOIN: never grouped
+    outer: bool = False  # on the right of a LEFT JOIN: grouped only as ``left_join`` says
+    left_join: ast.Join | None = None  # the LEFT JOIN that brings it into its SQLite group
 
 
 def _group(select: ast.Select, order_by, context: _Context):
@@ -88,7 +91,7 @@ def _group(select: ast.Select, order_by, context: _Context):
     if found is None:
         return None
     relations, conditions, trailing = found
-    if len(relations) - sum(r.outer for r in relations) < 2:
+    if len(relations) < 2:
         return None
     if not _plain(select, order_by, relations):
         select = _qualified_columns(select, relations, context.catalog)
@@ -100,6 +103,15 @@ def _group(select: ast.Select, order_by, context: _Context):
     for relation in relations:
         if not relation.outer:
             relation.source = _sqlite_source(relation.item, context.catalog)
+    absorbed = _absorb(relations, trailing, [*conditions, *ast.conjuncts(select.where)], context)
+    if sum(not r.outer or r.left_join is not None for r in relations) < 2:
+        return None
+    if absorbed:  # their LEFT JOINs go into the groups: what is outside them is the FROM without
+        base = trailing[0].left
+        for join in trailing:
+            if id(join) not in absorbed:
+                base = dataclasses.replace(join, left=base)
+        select = dataclasses.replace(select, from_=(base,))
     where = ast.conjuncts(select.where)
     parts = [(c, _aliases(c)) for c in [*conditions, *where]]
     given = len(parts)
@@ -141,7 +153,9 @@ def _group(select: ast.Select, order_by, context: _Context):
         pending = [(c, refs) for c, refs in pending if not any(c is h for h in here)]
         on = ast.and_all([_rename(c, rename) for c in here])
         joined = ast.Join("INNER" if on is not None else "CROSS", joined, item, on)
-    for join in trailing:  # LEFT JOINs to the inner joins, as they were
+    for join in trailing:  # LEFT JOINs to the inner joins, as they were (but those now in a group)
+        if id(join) in absorbed and _alias(join.right) in group_of:
+            continue
         joined = dataclasses.replace(join, left=joined, on=_rename(join.on, rename))
     by_alias = {r.alias: r for r in relations}
 
@@ -438,9 +452,10 @@ def _relations(select: ast.Select):
     """The FROM's tables, the ON conditions of its inner joins, and the LEFT JOINs
     made to them (outermost last); None when it is not of that shape.
 
-    ``a JOIN b ON .. LEFT JOIN c ON ..``: ``a`` and ``b`` may be grouped, ``c`` is
-    not (its rows may be missing), and a WHERE condition on ``a`` and ``b`` alone
-    may move into their group: a LEFT JOIN keeps each row of its left side by itself."""
+    ``a JOIN b ON .. LEFT JOIN c ON ..``: ``a`` and ``b`` may be grouped, ``c`` only
+    with the table its condition reads (``_absorb``), and a WHERE condition on ``a``
+    and ``b`` alone may move into their group: a LEFT JOIN keeps each row of its left
+    side by itself."""
     relations: list[_Relation] = []
     conditions: list[ast.Expr] = []
     items, trailing = select.from_, []
@@ -616,30 +631,9 @@ def _implied(parts, relations, catalog) -> list[ast.Expr]:
     ``'7' = 7``, but not ``'007' = '7'``) and compares integers with a DOUBLE in
     double precision, so equality would not carry over."""
     by_alias = {r.alias: r for r in relations}
-    parent: dict[tuple[str, str], tuple[str, str]] = {}
-    written: dict[tuple[str, str], ast.Column] = {}
-
-    def find(key):
-        parent.setdefault(key, key)
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    for expr, _ in parts:
-        if isinstance(expr, ast.Binary) and expr.op == "=" and isinstance(expr.left, ast.Column) \
-                and isinstance(expr.right, ast.Column):
-            keys = []
-            for column in (expr.left, expr.right):
-                key = (column.table.lower(), column.name.lower())
-                written.setdefault(key, column)
-                keys.append(key)
-            parent[find(keys[0])] = find(keys[1])
-    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for key in written:
-        classes.setdefault(find(key), []).append(key)
+    classes, written = _equality_classes([expr for expr, _ in parts])
     implied = []
-    for members in classes.values():
+    for members in classes:
         types = {k: column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
         families = {key_family(t) for t in types.values()}
         if len(families) != 1 or None in families:
@@ -703,6 +697,105 @@ def _sqlite_source(item, catalog) -> str | None:
     return source.name if info.kind in ("table", "view") else None
 
 
+def _absorb(relations: list[_Relation], trailing: list[ast.Join], conditions, context: _Context) -> set[int]:
+    """The LEFT JOINs (their ids) that join a table of a SQLite source on conditions
+    over it and one other table of that source, which then join in that table's group.
+
+    ``g JOIN a ON .. LEFT JOIN b ON b.x = a.y`` is ``g JOIN (a LEFT JOIN b ON b.x = a.y)``:
+    the LEFT JOIN keeps each row of its left side by itself, and its condition reads
+    nothing of ``g``. So ``a LEFT JOIN b`` may run in SQLite as one query, and a WHERE
+    condition on ``a`` and ``b`` alone with it (after the LEFT JOIN, as before).
+
+    A column of another source in the condition is first replaced by an equal column
+    of that source's tables (``conditions``: the inner joins' and the WHERE's; see
+    ``_equal_columns``): ``g JOIN a ON a.id = g.x LEFT JOIN b ON b.a_id = g.x`` reads
+    ``b.a_id = a.id``, which holds on every row of the left side that is kept."""
+    by_item = {id(r.item): r for r in relations}
+    by_alias = {r.alias: r for r in relations}
+    equal = _equal_columns(conditions, relations, context.catalog)
+    absorbed = set()
+    for join in trailing:  # innermost first: a later one may hang on an earlier one
+        relation = by_item.get(id(join.right))
+        source = _sqlite_source(relation.item, context.catalog) if relation is not None else None
+        if source is None or join.on is None:
+            continue
+
+        def grouped(r: _Relation) -> bool:  # a table of this source that may be in a group
+            return r.source == source and (not r.outer or r.left_join is not None)
+
+        def local(column: ast.Column) -> ast.Column:
+            owner = by_alias.get((column.table or "").lower())
+            if owner is None or owner is relation or grouped(owner):
+                return column
+            for other, written in equal.get((column.table.lower(), column.name.lower()), ()):
+                if grouped(by_alias[other]):
+                    return dataclasses.replace(written, pos=column.pos)
+            return column
+
+        rewritten = dataclasses.replace(join, on=ast.map_columns(join.on, local))
+        others = _aliases(rewritten.on) - {relation.alias}
+        if len(others) != 1:
+            continue
+        other = by_alias.get(next(iter(others)))
+        if other is None or not grouped(other):
+            continue
+        # its condition computed by SQLite exactly as by DuckDB (else the group would fail whole)
+        columns = tuple(ast.SelectItem(c) for c in rewritten.on.walk() if isinstance(c, ast.Column))
+        probe = ast.Query(ast.Select(columns, (ast.Join("LEFT", other.item, relation.item, rewritten.on),), None))
+        tables = [context.catalog.table(r.item.source, r.item.name) for r in (other, relation)]
+        if not context.catalog.source(other.source).runs_exactly(probe, tables, context.params):
+            continue
+        absorbed.add(id(join))
+        relation.source, relation.left_join = source, rewritten
+    return absorbed
+
+
+def _equality_classes(conditions) -> tuple[list[list[tuple[str, str]]], dict[tuple[str, str], ast.Column]]:
+    """The classes of columns ``(alias, column)`` (lower-cased) that the equalities
+    ``column = column`` among ``conditions`` make equal, and each column as written."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    written: dict[tuple[str, str], ast.Column] = {}
+
+    def find(key):
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for expr in conditions:
+        if isinstance(expr, ast.Binary) and expr.op == "=" and isinstance(expr.left, ast.Column) \
+                and isinstance(expr.right, ast.Column):
+            keys = [(c.table.lower(), c.name.lower()) for c in (expr.left, expr.right)]
+            for key, column in zip(keys, (expr.left, expr.right)):
+                written.setdefault(key, column)
+            parent[find(keys[0])] = find(keys[1])
+    classes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for key in written:
+        classes.setdefault(find(key), []).append(key)
+    return list(classes.values()), written
+
+
+def _equal_columns(conditions, relations, catalog) -> dict[tuple[str, str], list]:
+    """For each column of the equalities ``conditions`` hold between columns of the
+    inner tables, the other columns of its class as (alias, column as written):
+    only where every column of the class is known to be of one type, an integer or a
+    string one (where DuckDB would cast, equality does not carry over; see
+    ``_implied``)."""
+    by_alias = {r.alias: r for r in relations}
+    inner = [e for e in conditions  # not a LEFT JOIN's right side: NULL where it has no row
+             if all(a in by_alias and not by_alias[a].outer for a in _aliases(e))]
+    classes, written = _equality_classes(inner)
+    equal: dict[tuple[str, str], list] = {}
+    for members in classes:
+        types = {k: column_type(by_alias[k[0]].item, k[1], catalog) for k in members}
+        if len(set(types.values())) != 1 or key_family(next(iter(types.values()))) is None:
+            continue
+        for key in members:
+            equal[key] = [(k[0], written[k]) for k in members if k != key]
+    return equal
+
+
 def _components(relations: list[_Relation], parts) -> list[list[_Relation]]:
     """Tables of one SQLite source connected by conditions on them alone, two or more."""
     by_alias = {r.alias: r for r in relations}
@@ -715,13 +808,17 @@ def _components(relations: list[_Relation], parts) -> list[list[_Relation]]:
         return a
 
     for _, refs in parts:
-        if len(refs) < 2:
-            continue
+        if len(refs) < 2 or any(by_alias[a].left_join is not None for a in refs):
+            continue  # a table a LEFT JOIN brings joins the group of the table its condition names
         sources = {by_alias[a].source for a in refs}
         if len(sources) == 1 and None not in sources:
             first, *rest = sorted(refs)
             for other in rest:
                 parent[find(other)] = find(first)
+    for r in relations:
+        if r.left_join is not None:
+            for other in _aliases(r.left_join.on) - {r.alias}:
+                parent[find(r.alias)] = find(other)
     groups: dict[str, list[_Relation]] = {}
     for r in relations:
         if r.source is not None:
@@ -749,8 +846,11 @@ def _derived(select, order_by, members, parts, given, name, used: set[int]):
     items = tuple(ast.SelectItem(ast.Column(c.name, c.table), alias=outputs[key]) for key, c in columns.items())
     joined, available = None, set()
     pending = [(c, refs) for i, (c, refs) in enumerate(parts) if i in used]
-    for m in members:
+    for m in members:  # the inner joins first, then the LEFT JOINs (see _relations)
         available.add(m.alias)
+        if m.left_join is not None:  # conditions on its table go to the WHERE, after it
+            joined = ast.Join("LEFT", joined, m.item, m.left_join.on)
+            continue
         if joined is None:
             joined = m.item
             continue
