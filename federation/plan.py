@@ -154,6 +154,7 @@ class Reduce:
     producer_column: str  # a column of the producer's fragment ("": its first column)
     column: str  # a column of this access's table (a scan) or a graph output name
     required: bool = False  # the query asked for it (a prefilter IN subquery): no fallback
+    rows: float | None = None  # the consumer's rows unreduced, when known exactly (a whole table)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, DEFAULT_SHIP_ROWS, Context
 from .optimizer.grouping import group_joins
+from .optimizer.semijoins import key_bound
 from .optimizer.unnesting import unnest_in
 from .plan import (SHIPPED, Access, DerivedFragment, Draft, Fragment, ParamRef, Plan, Reduce, SemiJoin,
                    VectorQuery, fragment_name)
@@ -280,8 +281,8 @@ def _compile_accesses(accesses, context: Context):
                     few_keys = source.few_keys(access)
                     few = _compile(source, access, keys=True, few=True) if few_keys else None
                     semijoin = SemiJoin(index[access.reduce.producer], access.reduce.producer_column,
-                                        access.reduce.column, reduced,
-                                        None if access.reduce.required else context.max_keys, few, few_keys)
+                                        access.reduce.column, reduced, key_bound(context.max_keys, access.reduce),
+                                        few, few_keys)
             key = (fragment, semijoin)
             existing = next((i for i, f in enumerate(fragments) if (f, semijoins[i]) == key), None)
             if existing is None:  # the same request twice runs once

@@ -59,10 +59,11 @@ def test_actual_rows_are_the_rows_each_fragment_returns(fed, sql, params):
 
 
 def test_text_shows_requests_pushdowns_estimates_and_totals(fed):
+    # (few orders: their people are fewer than a quarter of Person, so the keys are pushed)
     sql = ("SELECT p.name, o.amount FROM graph.Person p JOIN state.orders o ON o.person_id = p.id "
-           "WHERE o.status = 'shipped' AND o.amount > 10")
+           "WHERE o.status = 'shipped' AND o.amount > 10 AND o.id < 100")
     text = fed.explain(sql, analyze=True, cache=False)
-    assert "pushed filter: \"status\" = 'shipped' AND \"amount\" > 10" in text
+    assert "pushed filter: \"status\" = 'shipped' AND \"amount\" > 10 AND \"id\" < 100" in text
     assert "UNWIND $p0 AS `__key` MATCH (n:`Person`) WHERE n.`id` = `__key`" in text  # the reduced request ran
     assert "semi-join: id IN (keys of __f0.person_id)" in text and "keys, reduced" in text
     assert "(est. ~" in text and "rows from the steps above; parse " in text

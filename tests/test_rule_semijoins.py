@@ -101,6 +101,28 @@ def test_above_max_keys_the_unreduced_fragment_runs(fed, max_keys, reduced):
     assert got.sort_by(order).equals(expected.sort_by(order))
 
 
+def test_more_keys_than_a_quarter_of_a_whole_table_read_the_table(fed):
+    """Orders of one status are estimated at 1% of the table; here their people are
+    more than a quarter of Person (a whole node table, its size known): at run time
+    Person is read whole, as looking each key up would cost more."""
+    sql = ("SELECT p.name, o.amount FROM graph.Person p JOIN state.orders o ON o.person_id = p.id "
+           "WHERE o.status = 'shipped'")
+    people = fed.query("SELECT COUNT(*) AS n FROM graph.Person").to_arrow()["n"][0].as_py()
+    plan = plan_unshipped(fed, sql)
+    consumer = next(i for i, f in enumerate(plan.fragments) if f.source == "graph")
+    assert plan.semijoins[consumer].max_keys == people // 4
+    profile = []
+    got, _ = fed._executor.run(plan, {}, use_cache=False, profile=profile)
+    step = next(s for s in profile if s.name == f"__f{consumer}")
+    assert step.keys > people // 4 and not step.reduced and step.fragment == plan.fragments[consumer]
+    from compare import assert_same
+    from test_random_optimizer import _unoptimized
+    assert_same(got, _unoptimized(fed, sql), ordered=False)
+    # a filtered table's size is a guess: only [planner] max_keys bounds its keys
+    filtered = plan_unshipped(fed, sql + " AND p.age > 20")
+    assert filtered.semijoins[consumer].max_keys == 10_000
+
+
 def test_no_keys_means_no_fetch(fed):
     sql = ("SELECT p.name FROM state.orders o JOIN graph.Person p ON p.id = o.person_id "
            "WHERE o.status = 'no such status'")

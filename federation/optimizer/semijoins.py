@@ -85,7 +85,7 @@ def _choose(accesses, options, context: Context) -> list:
             if not context.source(consumer.source).can_reduce(consumer, column):
                 continue
             if best is None or (producer.estimate, pid) < (accesses[best.producer].estimate, best.producer):
-                best = Reduce(pid, pcolumn, column)
+                best = Reduce(pid, pcolumn, column, rows=consumer.estimate if _whole_table(consumer) else None)
         if best is not None:
             changed.append(replace(consumer, reduce=best))
     return changed
@@ -100,6 +100,24 @@ def _waits_for(access, other: int, accesses) -> bool:
             return True
         access = accesses.get(access.reduce.producer)
     return False
+
+
+def _whole_table(access) -> bool:
+    """``access`` reads a whole table: its estimate is the table's row count, not a guess."""
+    return access.kind == "scan" and not access.filters and access.limit is None and access.estimate is not None
+
+
+def key_bound(bound: int, reduce: Reduce) -> int | None:
+    """The most keys a semi-join pushes at run time (None: any number, the query asked
+    for it): ``bound`` (``[planner] max_keys``), and, into a whole table of known size,
+    no more than a ``BENEFIT``-th of its rows. The plan was made for the estimated keys;
+    when the producer returns many more, looking each up costs more than reading the
+    table (6,251 keys into 10,000 Kuzu nodes: 34 ms, the whole table 5 ms)."""
+    if reduce.required:
+        return None
+    if reduce.rows is None:
+        return bound
+    return min(bound, max(1, int(reduce.rows / BENEFIT)))
 
 
 def _is_key(access, column: str) -> bool:
