@@ -135,6 +135,9 @@ LEFT_ALONE = [
     pytest.param(  # a LEFT JOIN's condition SQLite would not compute as DuckDB (integer division)
         "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
         "LEFT JOIN state.orders o ON o.person_id = p.id / 2", id="outer-join-inexact"),
+    pytest.param(  # nothing of people and orders is used outside them: no group, the LEFT JOIN as written
+        "SELECT COUNT(*) AS n FROM graph.Person g CROSS JOIN state.people p "
+        "LEFT JOIN state.orders o ON o.person_id = p.id", id="outer-join-group-fails"),
     pytest.param(  # a LEFT JOIN's condition on another source's column no SQLite column equals
         "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id "
         "LEFT JOIN state.orders o ON o.person_id = g.age", id="outer-join-on-the-graph"),

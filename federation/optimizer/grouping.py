@@ -103,22 +103,35 @@ def _group(select: ast.Select, order_by, context: _Context):
     for relation in relations:
         if not relation.outer:
             relation.source = _sqlite_source(relation.item, context.catalog)
-    absorbed = _absorb(relations, trailing, [*conditions, *ast.conjuncts(select.where)], context)
-    if sum(not r.outer or r.left_join is not None for r in relations) < 2:
-        return None
-    if absorbed:  # their LEFT JOINs go into the groups: what is outside them is the FROM without
-        base = trailing[0].left
-        for join in trailing:
-            if id(join) not in absorbed:
-                base = dataclasses.replace(join, left=base)
-        select = dataclasses.replace(select, from_=(base,))
-    where = ast.conjuncts(select.where)
-    parts = [(c, _aliases(c)) for c in [*conditions, *where]]
-    given = len(parts)
-    parts += [(c, _aliases(c)) for c in _implied(parts, relations, context.catalog)]
-    aliases = {r.alias for r in relations}
-    found = _sqlite_groups(select, order_by, relations, parts, given, aliases, context)
-    found += _graph_groups(select, order_by, relations, parts, given, aliases, context)
+    written, refused = select, set()  # refused: LEFT JOIN tables whose group failed
+    while True:
+        absorbed = _absorb(relations, trailing, [*conditions, *ast.conjuncts(written.where)], context, refused)
+        if sum(not r.outer or r.left_join is not None for r in relations) < 2:
+            return None
+        select = written
+        if absorbed:  # their LEFT JOINs go into the groups: what is outside them is the FROM without
+            base = trailing[0].left
+            for join in trailing:
+                if id(join) not in absorbed:
+                    base = dataclasses.replace(join, left=base)
+            select = dataclasses.replace(select, from_=(base,))
+        where = ast.conjuncts(select.where)
+        parts = [(c, _aliases(c)) for c in [*conditions, *where]]
+        given = len(parts)
+        parts += [(c, _aliases(c)) for c in _implied(parts, relations, context.catalog)]
+        aliases = {r.alias for r in relations}
+        found = _sqlite_groups(select, order_by, relations, parts, given, aliases, context)
+        found += _graph_groups(select, order_by, relations, parts, given, aliases, context)
+        grouped = {m.alias for group in found for m in group.members}
+        failed = {r.alias for r in relations if r.left_join is not None and r.alias not in grouped}
+        if not failed:
+            break
+        # a group with a LEFT JOIN failed: the LEFT JOIN stays outside, and the other
+        # groups are made again with its condition's columns among those they return
+        refused |= failed
+        for relation in relations:
+            if relation.outer:
+                relation.source, relation.left_join = None, None
     rename: dict[tuple[str, str], ast.Column] = {}
     group_of: dict[str, str] = {}  # member alias -> its group's alias
     first: dict[str, ast.Node] = {}  # first member's alias -> the group's FROM item
@@ -697,7 +710,8 @@ def _sqlite_source(item, catalog) -> str | None:
     return source.name if info.kind in ("table", "view") else None
 
 
-def _absorb(relations: list[_Relation], trailing: list[ast.Join], conditions, context: _Context) -> set[int]:
+def _absorb(relations: list[_Relation], trailing: list[ast.Join], conditions, context: _Context,
+            refused: set[str]) -> set[int]:
     """The LEFT JOINs (their ids) that join a table of a SQLite source on conditions
     over it and one other table of that source, which then join in that table's group.
 
@@ -716,7 +730,9 @@ def _absorb(relations: list[_Relation], trailing: list[ast.Join], conditions, co
     absorbed = set()
     for join in trailing:  # innermost first: a later one may hang on an earlier one
         relation = by_item.get(id(join.right))
-        source = _sqlite_source(relation.item, context.catalog) if relation is not None else None
+        if relation is None or relation.alias in refused:
+            continue
+        source = _sqlite_source(relation.item, context.catalog)
         if source is None or join.on is None:
             continue
 
