@@ -121,8 +121,9 @@ def queries():
             link = rng.choice(["p.id", "o.person_id"])  # joined to one, equal to both
             if rng.random() < 0.5:
                 amount = rng.choice(["o.amount", "amount"])  # unqualified: only orders has it
+                on = rng.choice(["ON o.person_id = p.id", "ON o.person_id = p.id", "USING (id)"])
                 fql = (f"SELECT p.name, {amount}, {other[2]} FROM state.people p JOIN state.orders o "
-                       f"ON o.person_id = p.id JOIN {other[0]} ON {other[1]} = {link} WHERE {where}")
+                       f"{on} JOIN {other[0]} ON {other[1]} = {link} WHERE {where}")
             else:  # comma joins, the tables meeting only through the third
                 fql = (f"SELECT p.id, p.city, COUNT(*) AS n, SUM(o.amount) AS total FROM {other[0]}, "
                        f"state.orders o, state.people p WHERE {other[1]} = o.person_id AND {other[1]} = p.id "

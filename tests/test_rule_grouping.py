@@ -22,6 +22,21 @@ GROUPED = [
         'SELECT "__g0"."__p_id" AS "id", COUNT(*) AS "n" FROM __f0 AS "g" CROSS JOIN (SELECT * FROM __f1) AS "__g0" WHERE "g"."id" = "__g0"."__p_id" GROUP BY "__g0"."__p_id" ORDER BY "__g0"."__p_id" ASC',
         ['MATCH (n:`Person`) WHERE (`n`.`age` > $p0) RETURN n.`id` AS `id`', 'SELECT "p"."id" AS "__p_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "o"."person_id" = "p"."id"'],
         id='comma'),
+    pytest.param(  # USING (id): the join `p.id = o.id`, as ON would write it
+        "SELECT p.name, o.amount, g.age FROM state.people p JOIN state.orders o USING (id) JOIN graph.Person g ON g.id = p.id WHERE g.age > 20",
+        'SELECT "__g0"."__p_name" AS "name", "__g0"."__o_amount" AS "amount", "g"."age" FROM (SELECT * FROM __f1) AS "__g0" INNER JOIN __f0 AS "g" ON "g"."id" = "__g0"."__p_id"',
+        ['MATCH (n:`Person`) WHERE (`n`.`age` > $p0) RETURN n.`id` AS `id`, n.`age` AS `age`', 'SELECT "p"."name" AS "__p_name", "o"."amount" AS "__o_amount", "p"."id" AS "__p_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "p"."id" = "o"."id"'],
+        id='using'),
+    pytest.param(  # the USING column unqualified: read from its first table (equal on every row)
+        "SELECT id, amount, k._to FROM state.people p JOIN state.orders o USING (id) JOIN graph.KNOWS k ON k._from = p.id WHERE id < 100 ORDER BY id, k._to",
+        'SELECT "__g0"."__p_id" AS "id", "__g0"."__o_amount" AS "amount", "k"."_to" FROM (SELECT * FROM __f1) AS "__g0" INNER JOIN __f0 AS "k" ON "k"."_from" = "__g0"."__p_id" ORDER BY "id" ASC, "k"."_to" ASC',
+        ['MATCH (a:`Person`)-[r:`KNOWS`]->(b:`Person`) RETURN a.`id` AS `_from`, b.`id` AS `_to`', 'SELECT "p"."id" AS "__p_id", "o"."amount" AS "__o_amount" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "p"."id" = "o"."id" WHERE "p"."id" < 100'],
+        id='using-unqualified'),
+    pytest.param(  # USING (id) twice: the second reads the first's column
+        "SELECT id FROM state.people p JOIN state.orders o USING (id) JOIN knowledge.docs d USING (id) ORDER BY id",
+        'SELECT "__g0"."__p_id" AS "id" FROM (SELECT * FROM __f1) AS "__g0" INNER JOIN __f0 AS "d" ON "__g0"."__p_id" = "d"."id" ORDER BY "id" ASC',
+        ["docs.search().select(['id'])", 'SELECT "p"."id" AS "__p_id" FROM "people" AS "p" INNER JOIN "orders" AS "o" ON "p"."id" = "o"."id"'],
+        id='using-twice'),
     pytest.param(  # a LEFT JOIN to a SQLite table from another of that database: with it, in SQLite
         "SELECT p.name, o.amount FROM graph.Person g JOIN state.people p ON p.id = g.id LEFT JOIN state.orders o ON o.person_id = p.id",
         'SELECT "__g0"."__p_name" AS "name", "__g0"."__o_amount" AS "amount" FROM __f0 AS "g" INNER JOIN (SELECT * FROM __f1) AS "__g0" ON "__g0"."__p_id" = "g"."id"',

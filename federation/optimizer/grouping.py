@@ -14,7 +14,8 @@ which ``push_subtrees`` then runs whole in SQLite (its index joins, and only the
 joined rows leave it), and whose key columns take part in semi-joins like a table's.
 
 Only where the rewrite cannot change the answer: the inner and cross joins of a
-SELECT's FROM (no USING), and the LEFT JOINs made to them whose right side is one
+SELECT's FROM (``USING (k)`` read as ``a.k = b.k`` where both are of one integer or
+string type, ``_using``), and the LEFT JOINs made to them whose right side is one
 table of a SQLite source and whose condition reads it and one table of that source's
 group (``_absorb``; the other LEFT JOINs stay as written, after the inner joins, their
 right sides never grouped), every column written ``alias.column`` or named by
@@ -87,17 +88,17 @@ class _Relation:
 def _group(select: ast.Select, order_by, context: _Context):
     """The SELECT with its groups made derived tables, and the column renames; None
     when nothing is grouped."""
-    found = _relations(select)
+    found = _relations(select, context.catalog)
     if found is None:
         return None
-    relations, conditions, trailing = found
+    relations, conditions, trailing, using = found
     if len(relations) < 2:
         return None
     if not _plain(select, order_by, relations):
-        select = _qualified_columns(select, relations, context.catalog)
+        select = _qualified_columns(select, relations, context.catalog, using)
         if select is None:
             return None
-        relations, conditions, trailing = _relations(select)
+        relations, conditions, trailing, using = _relations(select, context.catalog)
         if not _plain(select, order_by, relations):
             return None
     for relation in relations:
@@ -461,9 +462,10 @@ def _key(table) -> str | None:
     return column.name if column is not None and key_family(column.type) is not None else None
 
 
-def _relations(select: ast.Select):
-    """The FROM's tables, the ON conditions of its inner joins, and the LEFT JOINs
-    made to them (outermost last); None when it is not of that shape.
+def _relations(select: ast.Select, catalog):
+    """The FROM's tables, the ON conditions of its inner joins (a ``USING`` written as
+    one), the LEFT JOINs made to them (outermost last), and the table each ``USING``
+    column is read from; None when it is not of that shape.
 
     ``a JOIN b ON .. LEFT JOIN c ON ..``: ``a`` and ``b`` may be grouped, ``c`` only
     with the table its condition reads (``_absorb``), and a WHERE condition on ``a``
@@ -471,6 +473,7 @@ def _relations(select: ast.Select):
     side by itself."""
     relations: list[_Relation] = []
     conditions: list[ast.Expr] = []
+    using: dict[str, str] = {}  # a USING column (lower-cased) -> the alias it is read from
     items, trailing = select.from_, []
     if len(items) == 1:
         item = items[0]
@@ -479,12 +482,12 @@ def _relations(select: ast.Select):
             item = item.left
         items = (item,)
     for item in items:
-        if not _flatten(item, relations, conditions):
+        if not _flatten(item, relations, conditions, catalog, using):
             return None
     for join in reversed(trailing):
         if not _leaves(join.right, relations):
             return None
-    return relations, conditions, trailing[::-1]
+    return relations, conditions, trailing[::-1], using
 
 
 def _leaves(item, relations: list[_Relation]) -> bool:
@@ -499,14 +502,48 @@ def _leaves(item, relations: list[_Relation]) -> bool:
     return True
 
 
-def _flatten(item, relations: list[_Relation], conditions: list[ast.Expr]) -> bool:
+def _flatten(item, relations: list[_Relation], conditions: list[ast.Expr], catalog, using) -> bool:
     if isinstance(item, ast.Join):
-        if item.kind not in ("INNER", "CROSS") or item.using:
+        if item.kind not in ("INNER", "CROSS") or (item.using and isinstance(item.right, ast.Join)):
             return False
-        if not (_flatten(item.left, relations, conditions) and _flatten(item.right, relations, conditions)):
+        if not (_flatten(item.left, relations, conditions, catalog, using)
+                and _flatten(item.right, relations, conditions, catalog, using)):
             return False
         conditions.extend(ast.conjuncts(item.on))
-        return True
+        return all(_using(name, relations, conditions, catalog, using) for name in item.using)
+    alias = _alias(item)
+    if alias is None or any(r.alias == alias for r in relations):
+        return False
+    relations.append(_Relation(item, alias))
+    return True
+
+
+def _using(name: str, relations: list[_Relation], conditions: list[ast.Expr], catalog, using) -> bool:
+    """``JOIN b USING (k)`` (``b`` the last of ``relations``) as the condition
+    ``a.k = b.k``, ``a`` the one table before it with a column ``k`` (or the table an
+    earlier ``USING (k)`` reads it from); False where that is not exact: no such single
+    table, or columns not of one integer or string type (DuckDB would cast them)."""
+    right, before = relations[-1], relations[:-1]
+
+    def column(relation: _Relation) -> str | None:
+        names = columns_of(relation.item, catalog)
+        return find_name(name, names, key=lambda n: n) if names is not None else None
+
+    left = next((r for r in before if r.alias == using.get(name.lower())), None)
+    if left is None:
+        owners = [r for r in before if column(r) is not None]
+        if len(owners) != 1:
+            return False
+        left = owners[0]
+    left_name, right_name = column(left), column(right)
+    if left_name is None or right_name is None:
+        return False
+    kind = column_type(left.item, left_name, catalog)
+    if kind is None or key_family(kind) is None or kind != column_type(right.item, right_name, catalog):
+        return False
+    conditions.append(ast.Binary("=", ast.Column(left_name, left.alias), ast.Column(right_name, right.alias)))
+    using.setdefault(name.lower(), left.alias)
+    return True
     alias = _alias(item)
     if alias is None or any(r.alias == alias for r in relations):
         return False
@@ -547,7 +584,7 @@ def _plain(select: ast.Select, order_by, relations) -> bool:
     return True
 
 
-def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | None:
+def _qualified_columns(select: ast.Select, relations, catalog, using: dict[str, str]) -> ast.Select | None:
     """The SELECT with each unqualified column written ``alias.column``, when exactly
     one table of its FROM has that column (the binder's rule: exact name, else one
     case-insensitive match); None when a table's columns are unknown or a name is
@@ -566,6 +603,8 @@ def _qualified_columns(select: ast.Select, relations, catalog) -> ast.Select | N
             return column
         owners = [alias for alias, names in columns.items()
                   if find_name(column.name, names, key=lambda n: n) is not None]
+        if len(owners) > 1 and column.name.lower() in using:  # a USING column: equal on every row
+            owners = [using[column.name.lower()]]
         if len(owners) != 1:
             missing = True
             return column
