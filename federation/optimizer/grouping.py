@@ -544,11 +544,6 @@ def _using(name: str, relations: list[_Relation], conditions: list[ast.Expr], ca
     conditions.append(ast.Binary("=", ast.Column(left_name, left.alias), ast.Column(right_name, right.alias)))
     using.setdefault(name.lower(), left.alias)
     return True
-    alias = _alias(item)
-    if alias is None or any(r.alias == alias for r in relations):
-        return False
-    relations.append(_Relation(item, alias))
-    return True
 
 
 def _alias(item) -> str | None:
