@@ -322,7 +322,7 @@ class KuzuSource(Source):
                         # streaming): check its size before making an Arrow copy as well.
                         running.limits.check_count(result.get_num_tuples(), fragment.types, source=self.name,
                                                    fragment=fragment.text)
-                    return result.get_as_arrow(_chunk_rows(result))
+                    return result.get_as_arrow(chunk_rows(result))
                 finally:
                     result.close()
         finally:
@@ -765,11 +765,11 @@ def render_expr(expr: ast.Expr, params: _Params) -> str:
     raise UnsupportedError(f"Cannot express {type(expr).__name__} in Cypher")
 
 
-def _chunk_rows(result) -> int:
-    """Rows per Arrow chunk for ``get_as_arrow``: the result's own count, up to Kuzu's
-    default of 10M values a chunk. Kuzu allocates each chunk whole before filling it:
-    with the default, a one-row result took 1.5 ms to convert, with its count 0.08 ms
-    (and a million rows the same 180 ms either way)."""
+def chunk_rows(result) -> int:
+    """Rows per Arrow chunk for ``get_as_arrow`` (also the benchmarks' own pipelines):
+    the result's own count, up to Kuzu's default of 10M values a chunk. Kuzu allocates
+    each chunk whole before filling it: with the default, a one-row result took 1.5 ms
+    to convert, with its count 0.08 ms (and a million rows the same 180 ms either way)."""
     columns = max(len(result.get_column_names()), 1)
     return max(1, min(result.get_num_tuples(), 10_000_000 // columns))
 
