@@ -7,6 +7,7 @@ so two queries that differ only in layout compare (and cache) as equal.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Iterator, Union
 
@@ -28,16 +29,21 @@ class Node:
     def __deepcopy__(self, memo):
         return self
 
-    def children(self) -> Iterator["Node"]:
-        for f in fields(self):  # type: ignore[arg-type]
-            value = getattr(self, f.name)
-            yield from _nodes_in(value)
+    def children(self) -> list["Node"]:
+        found: list[Node] = []
+        for name in _field_names(type(self)):
+            _nodes_in(getattr(self, name), found)
+        return found
 
     def walk(self) -> Iterator["Node"]:
-        """This node and all nodes below it, depth first."""
-        yield self
-        for child in self.children():
-            yield from child.walk()
+        """This node and all nodes below it, depth first (without recursion)."""
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            children = node.children()
+            children.reverse()
+            stack.extend(children)
 
     def parameters(self) -> set[str]:
         """The names of the ``$parameters`` used at or below this node (a new set; the
@@ -49,12 +55,17 @@ class Node:
         return set(found)
 
 
-def _nodes_in(value: object) -> Iterator[Node]:
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _nodes_in(value: object, found: list[Node]) -> None:
     if isinstance(value, Node):
-        yield value
+        found.append(value)
     elif isinstance(value, tuple):
         for item in value:
-            yield from _nodes_in(item)
+            _nodes_in(item, found)
 
 
 # ---------------------------------------------------------------- expressions
@@ -400,11 +411,11 @@ def rewrite(node, replace):
         if found is not None:
             return found
         changes = {}
-        for f in fields(node):  # type: ignore[arg-type]
-            value = getattr(node, f.name)
+        for name in _field_names(type(node)):
+            value = getattr(node, name)
             new = rewrite(value, replace)
             if new is not value:
-                changes[f.name] = new
+                changes[name] = new
         return dataclasses.replace(node, **changes) if changes else node
     if isinstance(node, tuple):
         items = tuple(rewrite(v, replace) for v in node)

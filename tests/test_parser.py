@@ -290,3 +290,52 @@ def test_explain_analyze():
     assert parse("EXPLAIN ANALYZE SELECT 1").analyze
     assert not parse("EXPLAIN SELECT 1").analyze
     assert parse_query("SELECT analyze FROM t").body.items[0].expr == ast.Column("analyze")
+
+
+def _nodes_without_position(statement: ast.Node) -> list[ast.Node]:
+    return [node for node in statement.walk() if getattr(node, "pos", (1, 1))[0] < 1]
+
+
+def test_every_node_of_the_documented_queries_knows_where_it_was_written():
+    # positions come from tokens while parsing (no parse tree): a rule whose first
+    # child carries none would leave (0, 0), and its errors would point nowhere
+    from test_docs import DOC_EXAMPLES, PLANNER_EXAMPLES, README_EXAMPLES
+
+    parsed = 0
+    for example in DOC_EXAMPLES + README_EXAMPLES + PLANNER_EXAMPLES:
+        try:
+            statement = parse(example.query)
+        except QuerySyntaxError:
+            continue  # an example of a syntax error
+        parsed += 1
+        assert _nodes_without_position(statement) == [], example.id
+    assert parsed > 100
+
+
+@pytest.mark.parametrize("text, kind, starts", [
+    ("SELECT 1 AS x", ast.Select, "SELECT 1"),
+    ("WITH c AS (SELECT 1 AS x) SELECT x FROM c", ast.Query, "WITH c"),
+    ("SELECT NOT TRUE AS x", ast.Unary, "NOT TRUE"),
+    ("SELECT CASE WHEN TRUE THEN 1 END AS x", ast.Case, "CASE WHEN"),
+    ("SELECT CAST(1 AS BIGINT) AS x", ast.Cast, "CAST(1"),
+    ("SELECT 1 AS x WHERE EXISTS (SELECT 1)", ast.Exists, "EXISTS ("),
+    ("SELECT (SELECT 1) AS x", ast.ScalarSubquery, "(SELECT 1)"),
+    ("SELECT [1, 2] AS x", ast.Array, "[1, 2]"),
+    ("SELECT -x AS y FROM t", ast.Unary, "-x"),
+    ("SELECT t.x FROM s.t", ast.Column, "t.x"),
+    ("SELECT * FROM (SELECT 1 AS x) AS q", ast.SubqueryRef, "(SELECT 1 AS x) AS q"),
+    ("SELECT * FROM s.t AS u", ast.Alias, "u"),
+    ("SELECT * FROM GRAPH_TABLE (g MATCH (a)<-[e]-(b) COLUMNS (a.x)) AS m", ast.GraphTable, "GRAPH_TABLE"),
+    ("SELECT * FROM GRAPH_TABLE (g MATCH (a)<-[e]-(b) COLUMNS (a.x)) AS m", ast.EdgePattern, "<-[e]"),
+    ("SELECT * FROM GRAPH_TABLE (g MATCH (a)<-[e]-(b) COLUMNS (a.x)) AS m", ast.NodePattern, "(a)"),
+    ("SELECT * FROM GRAPH_TABLE (g MATCH ANY SHORTEST (a)-[e]->{1,3}(b) COLUMNS (a.x)) AS m",
+     ast.PathPattern, "ANY SHORTEST"),
+    ("SELECT * FROM VECTOR_SEARCH(k.f, [1.0], top_k => 3) AS v", ast.VectorSearch, "VECTOR_SEARCH"),
+    ("EXPLAIN ANALYZE SELECT 1 AS x", ast.Explain, "EXPLAIN"),
+    ("DESC s.t", ast.Describe, "DESC"),
+    ("SHOW TABLES FROM s", ast.ShowTables, "SHOW"),
+])
+def test_a_node_starts_where_its_first_token_was_written(text, kind, starts):
+    node = next(n for n in parse(text).walk() if isinstance(n, kind))
+    line, column = node.pos
+    assert text.splitlines()[line - 1][column - 1:].startswith(starts)
