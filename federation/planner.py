@@ -246,7 +246,7 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
         return Plan(tuple(fragments), None, (), final.output, params, tuple(estimates), tuple(semijoins),
                     tuple(notes))
     fragments, estimates, semijoins, notes, index, names = _compile_accesses(draft.accesses, context)
-    sql = rename_leaves(draft.tree, names).sql(dialect="duckdb")
+    sql = rename_leaves(draft.tree, names).sql(dialect="duckdb", copy=False)
     sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
     return Plan(tuple(fragments), sql, sql_params, None, params,
                 tuple(estimates), tuple(semijoins), tuple(notes))
@@ -306,7 +306,7 @@ def _leaves_of(access: Access) -> set[int]:
 def _derived(access: Access, index: dict[int, int]) -> DerivedFragment:
     leaves = _leaves_of(access)
     names = {f"__leaf{i}": fragment_name(index[i]) for i in leaves}
-    sql = rename_leaves(access.query, names).sql(dialect="duckdb")
+    sql = rename_leaves(access.query, names).sql(dialect="duckdb", copy=False)
     params = tuple(sorted({p.name for p in access.query.find_all(exp.Placeholder)}))
     return DerivedFragment("DuckDB", sql, (), tuple((p, ParamRef(p)) for p in params),
                            inputs=tuple(sorted(index[i] for i in leaves)))

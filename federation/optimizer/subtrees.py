@@ -63,21 +63,24 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
     if query is None or frame is None or frame.correlated:
         return None
     used = []
-    ctes = {cte.alias_or_name for cte in root.find_all(exp.CTE)}
-    for table in root.find_all(exp.Table):
+    ctes = None
+    sources = set()
+    for table in root.find_all(exp.Table):  # stops at the first table it cannot take
         leaf = leaf_id(table)
-        if leaf is None and table.name in ctes:
-            continue
         if leaf is None:
+            if ctes is None:
+                ctes = {cte.alias_or_name for cte in root.find_all(exp.CTE)}
+            if table.name in ctes:
+                continue
             return None  # a CTE of an outer query
+        access = draft.access(leaf)
+        sources.add(access.source)
+        if access.kind != "scan" or len(sources) > 1:
+            return None
         used.append(leaf)
-    if any("leaf_id" in node.meta for node in root.find_all(exp.Subquery)):
-        return None  # a GRAPH_TABLE
+    if not used or any("leaf_id" in node.meta for node in root.find_all(exp.Subquery)):
+        return None  # nothing to run, or a GRAPH_TABLE
     accesses = [draft.access(i) for i in dict.fromkeys(used)]
-    if not accesses or any(a.kind != "scan" for a in accesses):
-        return None
-    if len({a.source for a in accesses}) != 1:
-        return None
     source = context.source(accesses[0].source)
     if source.kind != "sqlite" or not source.runs_exactly(query, [a.table for a in accesses], context.params):
         return None

@@ -22,15 +22,12 @@ def leaf_id(node: exp.Expression | None) -> int | None:
 
 def rename_leaves(tree: exp.Expression, names: dict[str, str], real: bool = False) -> exp.Expression:
     """A copy of ``tree`` with the tables named in ``names`` renamed (``real``: quoted,
-    as a source's own table names are; fragment names need no quotes)."""
-    def rename(node):
-        if isinstance(node, exp.Table) and node.name in names:
-            new = node.copy()
-            new.set("this", exp.to_identifier(names[node.name], quoted=real))
-            return new
-        return node
-
-    return tree.transform(rename)
+    as a source's own table names are; fragment names need no quotes). Nothing else
+    holds the copy: its SQL can be generated with ``copy=False``."""
+    copy = tree.copy()
+    for table in [t for t in copy.find_all(exp.Table) if t.name in names]:
+        table.set("this", exp.to_identifier(names[table.name], quoted=real))
+    return copy
 
 
 def conjuncts(node: exp.Expression | None) -> list[exp.Expression]:

@@ -29,6 +29,8 @@ PREFIX = "__in"  # aliases of the derived tables this rewrite makes
 
 def unnest_in(query: ast.Query, catalog) -> ast.Query:
     """``query`` with each qualifying ``x IN (SELECT ...)`` made an inner join."""
+    if not any(isinstance(node, ast.InQuery) for node in query.walk()):
+        return query  # a walk is cheaper than rebuilding the query unchanged
     counter = iter(range(1_000_000))
     return _query(query, catalog, counter)
 

@@ -422,14 +422,18 @@ class SqliteSource(Source):
         """The columns of each table a whole query names (all of them under a ``*``):
         SQLite computes with their stored values, which must fit their types."""
         tables = self.tables()
-        names = {c.name.lower() for c in tree.find_all(exp.Column)}
-        star = any(True for _ in tree.find_all(exp.Star))
-        reads = {}
-        for node in tree.find_all(exp.Table):
-            info = tables.get(node.name)
-            if info is not None and info.name not in reads:
-                reads[info.name] = tuple(c.name for c in info.columns if star or c.name.lower() in names)
-        return tuple(reads.items())
+        names: set[str] = set()
+        star = False
+        read: dict[str, TableInfo] = {}
+        for node in tree.find_all(exp.Column, exp.Star, exp.Table):  # one walk
+            if isinstance(node, exp.Column):
+                names.add(node.name.lower())
+            elif isinstance(node, exp.Star):
+                star = True
+            elif (info := tables.get(node.name)) is not None:
+                read.setdefault(info.name, info)
+        return tuple((name, tuple(c.name for c in info.columns if star or c.name.lower() in names))
+                     for name, info in read.items())
 
     def runs_exactly(self, query: ast.Query, tables: list[TableInfo], params: Mapping[str, object],
                      shipped: Mapping[str, TableInfo] | None = None) -> bool:
