@@ -55,9 +55,14 @@ class Node:
         return set(found)
 
 
+# Annotations of fields that never hold a node: walks and rewrites skip them.
+_SCALAR_FIELDS = {"Pos", "str", "str | None", "bool", "int", "tuple[str, ...]", "tuple[int, ...]"}
+
+
 @functools.cache
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    """The fields of a node class that may hold nodes (or tuples of them)."""
+    return tuple(f.name for f in fields(cls) if f.type not in _SCALAR_FIELDS)
 
 
 def _nodes_in(value: object, found: list[Node]) -> None:

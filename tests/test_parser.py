@@ -339,3 +339,28 @@ def test_a_node_starts_where_its_first_token_was_written(text, kind, starts):
     node = next(n for n in parse(text).walk() if isinstance(n, kind))
     line, column = node.pos
     assert text.splitlines()[line - 1][column - 1:].startswith(starts)
+
+
+def _every_node(value) -> list[ast.Node]:
+    """All nodes in ``value``, following every field (the walk skips scalar ones)."""
+    import dataclasses
+
+    if isinstance(value, ast.Node):
+        found = [value]
+        for f in dataclasses.fields(value):
+            found += _every_node(getattr(value, f.name))
+        return found
+    if isinstance(value, tuple):
+        return [n for item in value for n in _every_node(item)]
+    return []
+
+
+def test_the_walk_skips_only_fields_that_hold_no_nodes():
+    from test_docs import DOC_EXAMPLES, PLANNER_EXAMPLES, README_EXAMPLES
+
+    for example in DOC_EXAMPLES + README_EXAMPLES + PLANNER_EXAMPLES:
+        try:
+            statement = parse(example.query)
+        except QuerySyntaxError:
+            continue
+        assert [id(n) for n in statement.walk()] == [id(n) for n in _every_node(statement)], example.id
