@@ -23,7 +23,7 @@ from sqlglot import exp
 from . import ast
 from .catalog import TableInfo, find_name
 from .errors import CatalogError, ParameterError, UnsupportedError, did_you_mean
-from .optimizer.tree import leaf_id, rename_leaves
+from .optimizer.tree import find_all, leaf_id, rename_leaves
 from .optimizer.tree import paren as _paren
 from . import optimizer
 from .optimizer.context import DEFAULT_MAX_KEYS, DEFAULT_SHIP_ROWS, Context
@@ -247,7 +247,7 @@ def compile_plan(draft: Draft, context: Context) -> Plan:
                     tuple(notes))
     fragments, estimates, semijoins, notes, index, names = _compile_accesses(draft.accesses, context)
     sql = rename_leaves(draft.tree, names).sql(dialect="duckdb", copy=False)
-    sql_params = tuple(sorted({p.name for p in draft.tree.find_all(exp.Placeholder)}))
+    sql_params = tuple(sorted({p.name for p in find_all(draft.tree, exp.Placeholder)}))
     return Plan(tuple(fragments), sql, sql_params, None, params,
                 tuple(estimates), tuple(semijoins), tuple(notes))
 
@@ -300,14 +300,14 @@ def _leaves_of(access: Access) -> set[int]:
     """The accesses a derived access reads."""
     if access.kind != "derived":
         return set()
-    return {i for t in access.query.find_all(exp.Table) if (i := leaf_id(t)) is not None}
+    return {i for t in find_all(access.query, exp.Table) if (i := leaf_id(t)) is not None}
 
 
 def _derived(access: Access, index: dict[int, int]) -> DerivedFragment:
     leaves = _leaves_of(access)
     names = {f"__leaf{i}": fragment_name(index[i]) for i in leaves}
     sql = rename_leaves(access.query, names).sql(dialect="duckdb", copy=False)
-    params = tuple(sorted({p.name for p in access.query.find_all(exp.Placeholder)}))
+    params = tuple(sorted({p.name for p in find_all(access.query, exp.Placeholder)}))
     return DerivedFragment("DuckDB", sql, (), tuple((p, ParamRef(p)) for p in params),
                            inputs=tuple(sorted(index[i] for i in leaves)))
 
@@ -761,7 +761,7 @@ class _Build:
             raise CatalogError(f"The prefilter subquery must return one column, not {len(columns)} (line {node.pos[0]})")
         # the CTEs it names (and the ones those name), in their order of definition
         needed: dict[str, exp.CTE] = {}
-        pending = [t.name.lower() for t in tree.find_all(exp.Table)]
+        pending = [t.name.lower() for t in find_all(tree, exp.Table)]
         while pending:
             name = pending.pop()
             if name in needed:
@@ -769,7 +769,7 @@ class _Build:
             for outer in _chain(scope):
                 if name in outer.cte_trees:
                     needed[name] = outer.cte_trees[name]
-                    pending.extend(t.name.lower() for t in outer.cte_trees[name].find_all(exp.Table))
+                    pending.extend(t.name.lower() for t in find_all(outer.cte_trees[name], exp.Table))
                     break
         if needed:
             order = [c for s in reversed(list(_chain(scope))) for c in s.cte_trees.values() if c in needed.values()]

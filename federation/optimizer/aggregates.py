@@ -26,15 +26,16 @@ from .. import ast
 from ..catalog import key_family
 from ..plan import Draft
 from .context import Context
+from .tree import find_all
 
 
 def push_aggregates(draft: Draft, context: Context) -> Draft:
     graphs = {a.id: a for a in draft.accesses if a.kind == "graph"}
-    if not graphs or not any(_pushable(s, graphs) for s in draft.tree.find_all(exp.Select) if s.args.get("group")):
+    if not graphs or not any(_pushable(s, graphs) for s in find_all(draft.tree, exp.Select) if s.args.get("group")):
         return draft
     tree = draft.tree.copy()  # the rule rewrites its own copy
     changed = {}
-    for select in list(tree.find_all(exp.Select)):
+    for select in list(find_all(tree, exp.Select)):
         found = _pushable(select, graphs)
         if found is not None:
             access = _push(select, *found)
@@ -60,8 +61,8 @@ def _pushable(select: exp.Select, graphs):
     wrapper = node.this if access is not None else None
     if not isinstance(wrapper, exp.Select) or wrapper.args.get("where") is not None:
         return None  # a condition DuckDB applies to the matches first
-    if any(s is not select and s is not wrapper for s in select.find_all(exp.Select)) \
-            or any(select.find_all(exp.Window)):
+    if any(s is not select and s is not wrapper for s in find_all(select, exp.Select)) \
+            or any(find_all(select, exp.Window)):
         return None
     outputs = {o.name: o for o in access.graph.outputs}
     plain = {}  # the GRAPH_TABLE's column -> the property it is
@@ -82,7 +83,7 @@ def _pushable(select: exp.Select, graphs):
         if output is None or key_family(output.type) is None:
             return None
     aggregates = []
-    for node_ in select.find_all(exp.Count, exp.Anonymous):
+    for node_ in find_all(select, exp.Count, exp.Anonymous):
         if isinstance(node_, exp.Anonymous) and node_.name.upper() not in ast.AGGREGATES:
             continue
         if node_.find_ancestor(exp.Subquery) is node:

@@ -17,12 +17,12 @@ from sqlglot import exp
 from .. import ast
 from ..plan import Access, Draft, Pushed
 from .context import Context
-from .tree import and_all, conjuncts, from_leaves, leaf_id, null_supplying
+from .tree import and_all, conjuncts, find_all, from_leaves, leaf_id, null_supplying
 
 
 def push_filters(draft: Draft, context: Context) -> Draft:
     trees = [draft.tree] + [a.query for a in draft.accesses if a.kind == "derived"]
-    if not any("push" in node.meta for tree in trees for node in tree.find_all(exp.Condition)):
+    if not any("push" in node.meta for tree in trees for node in find_all(tree, exp.Condition)):
         return draft
     accesses = {a.id: a for a in draft.accesses}
     tree = _push_in(draft.tree.copy(), accesses, context)
@@ -32,7 +32,7 @@ def push_filters(draft: Draft, context: Context) -> Draft:
 
 
 def _push_in(tree: exp.Expression, accesses: dict[int, Access], context: Context) -> exp.Expression:
-    for select in list(tree.find_all(exp.Select)):
+    for select in list(find_all(tree, exp.Select)):
         leaves = {leaf for leaf, _ in from_leaves(select)}
         nulls = null_supplying(select)
         where = select.args.get("where")

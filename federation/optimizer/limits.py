@@ -13,13 +13,13 @@ from sqlglot import exp
 from .. import ast
 from ..plan import Draft
 from .context import Context
-from .tree import from_leaves
+from .tree import find_all, from_leaves
 
 
 
 def push_limits(draft: Draft, context: Context) -> Draft:
     changed = []
-    for select in draft.tree.find_all(exp.Select):
+    for select in find_all(draft.tree, exp.Select):
         found = _top_n(select, draft, context)
         if found is not None:
             changed.append(found)

@@ -13,7 +13,7 @@ from sqlglot import exp
 from ..plan import Draft
 from ..sources.lancedb import DISTANCE
 from .context import Context
-from .tree import leaf_refs
+from .tree import find_all, leaf_refs
 
 
 def prune_columns(draft: Draft, context: Context) -> Draft:
@@ -44,17 +44,17 @@ def _prune_graph_columns(draft: Draft) -> Draft:
     """Each GRAPH_TABLE's COLUMNS that its SELECT does not use, removed, and the
     properties its match returns cut to those the rest use."""
     graphs = {a.id: a for a in draft.accesses if a.kind == "graph"}
-    if not graphs or not any(_prunable(node, graphs) for node in draft.tree.find_all(exp.Subquery)):
+    if not graphs or not any(_prunable(node, graphs) for node in find_all(draft.tree, exp.Subquery)):
         return draft
     tree = draft.tree.copy()  # the rule rewrites its own copy
     changed = []
-    for node in list(tree.find_all(exp.Subquery)):
+    for node in list(find_all(tree, exp.Subquery)):
         found = _target(node, graphs)
         if found is None:
             continue
         access, select = found
         node.this.set("expressions", _used(node, select))
-        wanted = {c.name for c in node.this.find_all(exp.Column)}
+        wanted = {c.name for c in find_all(node.this, exp.Column)}
         outputs = tuple(o for o in access.graph.outputs if o.name in wanted) or access.graph.outputs[:1]
         if outputs != access.graph.outputs:
             changed.append(replace(access, graph=replace(access.graph, outputs=outputs),
@@ -78,7 +78,7 @@ def _target(node: exp.Subquery, graphs):
 def _used(node: exp.Subquery, select: exp.Select) -> list:
     """The GRAPH_TABLE's COLUMNS its SELECT uses (the first, if none: one row a match)."""
     alias = node.alias.lower()
-    used = {c.name.lower() for c in select.find_all(exp.Column)
+    used = {c.name.lower() for c in find_all(select, exp.Column)
             if c.table.lower() == alias or not c.table}  # unqualified: perhaps its (kept, to be safe)
     return [e for e in node.this.expressions if e.alias_or_name.lower() in used] or node.this.expressions[:1]
 
@@ -92,5 +92,5 @@ def _prunable(node: exp.Subquery, graphs) -> bool:
     access, select = found
     if len(_used(node, select)) < len(node.this.expressions):
         return True
-    wanted = {c.name for c in node.this.find_all(exp.Column)}
+    wanted = {c.name for c in find_all(node.this, exp.Column)}
     return any(o.name not in wanted for o in access.graph.outputs)

@@ -23,7 +23,7 @@ from sqlglot import exp
 from ..catalog import key_family
 from ..plan import Draft, Reduce
 from .context import Context
-from .tree import conjuncts, from_leaves
+from .tree import conjuncts, find_all, from_leaves
 
 BENEFIT = 4.0  # reduce only a side estimated at least this many times bigger
 
@@ -34,7 +34,7 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
     via = {key: (a.id, name) for a in draft.accesses for key, name in a.provides}
     options: dict[int, list[tuple]] = {}
     ctes = _ctes_read_once(draft.tree)
-    for select in draft.tree.find_all(exp.Select):
+    for select in find_all(draft.tree, exp.Select):
         items = dict(from_leaves(select)) | dict(_from_queries(select, ctes))
         where = select.args.get("where")
         for part in conjuncts(where.this if where is not None else None):
@@ -140,9 +140,9 @@ def _from_queries(select: exp.Select, ctes: dict[str, int]):
 
 def _ctes_read_once(tree: exp.Expression) -> dict[str, int]:
     """CTEs run whole in SQLite that one table reference of the query reads, by name."""
-    pushed = {c.alias_or_name.lower(): c.meta["query"] for c in tree.find_all(exp.CTE) if "query" in c.meta}
+    pushed = {c.alias_or_name.lower(): c.meta["query"] for c in find_all(tree, exp.CTE) if "query" in c.meta}
     reads: dict[str, int] = {}
-    for table in tree.find_all(exp.Table):
+    for table in find_all(tree, exp.Table):
         if not table.args.get("db") and table.name.lower() in pushed:
             reads[table.name.lower()] = reads.get(table.name.lower(), 0) + 1
     return {name: pushed[name] for name, n in reads.items() if n == 1}

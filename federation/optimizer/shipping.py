@@ -33,7 +33,7 @@ from ..plan import SHIPPED, Access, Draft
 from ..sources.sqlite import shipped_rows
 from .context import Context
 from .grouping import column_type
-from .tree import leaf_id
+from .tree import find_all, leaf_id
 
 
 def ship_to_sqlite(draft: Draft, context: Context) -> Draft:
@@ -44,9 +44,9 @@ def ship_to_sqlite(draft: Draft, context: Context) -> Draft:
     if frame is None or frame.correlated or any(a.kind == "derived" for a in draft.accesses):
         return draft
     accesses = {a.id: a for a in draft.accesses}
-    ctes = {c.alias_or_name for c in root.find_all(exp.CTE)}
+    ctes = {c.alias_or_name for c in find_all(root, exp.CTE)}
     used: dict[int, list[exp.Table]] = {}
-    for table in root.find_all(exp.Table):
+    for table in find_all(root, exp.Table):
         leaf = leaf_id(table)
         if leaf is None:
             if table.name in ctes and not table.args.get("db"):
@@ -85,7 +85,7 @@ def ship_to_sqlite(draft: Draft, context: Context) -> Draft:
         schemas.append((access.placeholder, pa.schema(columns)))
     output = context.describe(root.sql(dialect="duckdb"), schemas, context.params)
     tree = root.copy()
-    for table in list(tree.find_all(exp.Table)):
+    for table in list(find_all(tree, exp.Table)):
         leaf = leaf_id(table)
         if leaf is None:
             continue

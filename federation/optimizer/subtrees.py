@@ -16,7 +16,7 @@ from sqlglot import exp
 from ..plan import Access, Draft
 from .context import Context
 from .estimates import filtered_rows
-from .tree import conjuncts, leaf_id, rename_leaves
+from .tree import conjuncts, find_all, leaf_id, rename_leaves
 
 
 def push_subtrees(draft: Draft, context: Context) -> Draft:
@@ -28,16 +28,16 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
         tree = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(access.placeholder)))
         tree.meta["whole"] = access.id
         return Draft(tree, (access,))
-    targets = [node for node in draft.tree.find_all(exp.Subquery, exp.CTE)
+    targets = [node for node in find_all(draft.tree, exp.Subquery, exp.CTE)
                if isinstance(node.this, exp.Query) and "fql" in node.this.meta
                and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
     if not targets:
         return draft
     # leaves a prefilter's subquery also reads stay as they are
-    shared = {leaf_id(t) for a in draft.accesses if a.kind == "derived" for t in a.query.find_all(exp.Table)}
+    shared = {leaf_id(t) for a in draft.accesses if a.kind == "derived" for t in find_all(a.query, exp.Table)}
     tree = draft.tree.copy()
     accesses = list(draft.accesses)
-    targets = [node for node in tree.find_all(exp.Subquery, exp.CTE)
+    targets = [node for node in find_all(tree, exp.Subquery, exp.CTE)
                if isinstance(node.this, exp.Query) and "fql" in node.this.meta
                and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
     done: set[int] = set()
@@ -65,11 +65,11 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
     used = []
     ctes = None
     sources = set()
-    for table in root.find_all(exp.Table):  # stops at the first table it cannot take
+    for table in find_all(root, exp.Table):  # stops at the first table it cannot take
         leaf = leaf_id(table)
         if leaf is None:
             if ctes is None:
-                ctes = {cte.alias_or_name for cte in root.find_all(exp.CTE)}
+                ctes = {cte.alias_or_name for cte in find_all(root, exp.CTE)}
             if table.name in ctes:
                 continue
             return None  # a CTE of an outer query
@@ -78,7 +78,7 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
         if access.kind != "scan" or len(sources) > 1:
             return None
         used.append(leaf)
-    if not used or any("leaf_id" in node.meta for node in root.find_all(exp.Subquery)):
+    if not used or any("leaf_id" in node.meta for node in find_all(root, exp.Subquery)):
         return None  # nothing to run, or a GRAPH_TABLE
     accesses = [draft.access(i) for i in dict.fromkeys(used)]
     source = context.source(accesses[0].source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 from sqlglot import exp
 
@@ -20,12 +21,27 @@ def leaf_id(node: exp.Expression | None) -> int | None:
     return None
 
 
+def find_all(tree: exp.Expression, *types: type) -> Iterator[exp.Expression]:
+    """The nodes of ``tree`` (itself included) that are of one of ``types``, in the
+    order of sqlglot's ``tree.find_all(*types)`` (breadth first), about twice as fast:
+    planning a query walks its trees some 150 times."""
+    queue = [tree]
+    for node in queue:  # grows as it goes: a list iterates by index
+        if isinstance(node, types):
+            yield node
+        for value in node.args.values():
+            if type(value) is list:
+                queue.extend(v for v in value if isinstance(v, exp.Expression))
+            elif isinstance(value, exp.Expression):
+                queue.append(value)
+
+
 def rename_leaves(tree: exp.Expression, names: dict[str, str], real: bool = False) -> exp.Expression:
     """A copy of ``tree`` with the tables named in ``names`` renamed (``real``: quoted,
     as a source's own table names are; fragment names need no quotes). Nothing else
     holds the copy: its SQL can be generated with ``copy=False``."""
     copy = tree.copy()
-    for table in [t for t in copy.find_all(exp.Table) if t.name in names]:
+    for table in [t for t in find_all(copy, exp.Table) if t.name in names]:
         table.set("this", exp.to_identifier(names[table.name], quoted=real))
     return copy
 
@@ -74,7 +90,7 @@ def null_supplying(select: exp.Select) -> set[int]:
 def leaf_refs(tree: exp.Expression) -> dict[int, set[str]]:
     """Columns of each leaf the tree still refers to (tagged by the binder)."""
     refs: dict[int, set[str]] = {}
-    for node in tree.find_all(exp.Column):
+    for node in find_all(tree, exp.Column):
         tag = node.meta.get("leaf")
         if tag is not None:
             refs.setdefault(tag[0], set()).add(tag[1])
