@@ -2,8 +2,10 @@
 
 Each query runs five ways, in the same process, on the same files:
 
-- ``engine``  one FQL statement, ``fed.query(..., cache=False)``: parse, plan and
-              execute every time, no result cache.
+- ``engine``  one FQL statement, ``fed.query(..., cache=False)``: executed every
+              time, no result cache; after the first run the plan cache answers
+              the parse and plan of the repeated text, as in an application
+              (``overheads.py`` times parse + plan of a new text).
 - ``expert``  the best native query per store, written by hand with each store's
               Python API: the query's filters pushed into the store that holds the
               column, the small side first and its join keys pushed into the other
