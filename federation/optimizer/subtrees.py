@@ -28,18 +28,13 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
         tree = exp.select(exp.Star()).from_(exp.Table(this=exp.to_identifier(access.placeholder)))
         tree.meta["whole"] = access.id
         return Draft(tree, (access,))
-    targets = [node for node in find_all(draft.tree, exp.Subquery, exp.CTE)
-               if isinstance(node.this, exp.Query) and "fql" in node.this.meta
-               and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
-    if not targets:
+    if not _targets(draft.tree):
         return draft
     # leaves a prefilter's subquery also reads stay as they are
     shared = {leaf_id(t) for a in draft.accesses if a.kind == "derived" for t in find_all(a.query, exp.Table)}
     tree = draft.tree.copy()
     accesses = list(draft.accesses)
-    targets = [node for node in find_all(tree, exp.Subquery, exp.CTE)
-               if isinstance(node.this, exp.Query) and "fql" in node.this.meta
-               and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
+    targets = _targets(tree)
     done: set[int] = set()
     next_id = max(a.id for a in accesses) + 1
     for node in targets:  # outermost first: a pushed subtree takes its inner ones along
@@ -57,14 +52,21 @@ def push_subtrees(draft: Draft, context: Context) -> Draft:
     return Draft(tree, tuple(accesses))
 
 
+def _targets(tree: exp.Expression) -> list[exp.Expression]:
+    """The CTEs and FROM-item subqueries of ``tree`` that the binder made from FQL
+    queries, outermost first."""
+    return [node for node in find_all(tree, exp.Subquery, exp.CTE)
+            if isinstance(node.this, exp.Query) and "fql" in node.this.meta
+            and (isinstance(node, exp.CTE) or isinstance(node.parent, (exp.From, exp.Join)))]
+
+
 def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int | None = None):
     """The access that runs ``root`` whole in one SQLite source, and the leaves it replaces."""
     query, frame = root.meta.get("fql"), root.meta.get("frame")
     if query is None or frame is None or frame.correlated:
         return None
-    used = []
+    found: dict[int, Access] = {}  # by leaf, in the order the tables are met
     ctes = None
-    sources = set()
     for table in find_all(root, exp.Table):  # stops at the first table it cannot take
         leaf = leaf_id(table)
         if leaf is None:
@@ -73,14 +75,13 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
             if table.name in ctes:
                 continue
             return None  # a CTE of an outer query
-        access = draft.access(leaf)
-        sources.add(access.source)
-        if access.kind != "scan" or len(sources) > 1:
+        access = found.get(leaf) or draft.access(leaf)
+        if access.kind != "scan" or any(a.source != access.source for a in found.values()):
             return None
-        used.append(leaf)
-    if not used or any("leaf_id" in node.meta for node in find_all(root, exp.Subquery)):
+        found[leaf] = access
+    if not found or any("leaf_id" in node.meta for node in find_all(root, exp.Subquery)):
         return None  # nothing to run, or a GRAPH_TABLE
-    accesses = [draft.access(i) for i in dict.fromkeys(used)]
+    accesses = list(found.values())
     source = context.source(accesses[0].source)
     if source.kind != "sqlite" or not source.runs_exactly(query, [a.table for a in accesses], context.params):
         return None
@@ -91,7 +92,7 @@ def _subtree(root: exp.Expression, draft: Draft, context: Context, new_id: int |
     columns = tuple(n for n, _ in output)
     access = Access(ident, source.name, "query", columns=columns, query=sql_tree, output=tuple(output),
                     estimate=_estimate(root, accesses, source), provides=_provides(root, columns))
-    return access, set(used)
+    return access, set(found)
 
 
 def _estimate(root: exp.Expression, accesses, source) -> float | None:
