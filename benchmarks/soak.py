@@ -132,13 +132,20 @@ MIX = [
 ]
 
 
-def run(queries: int, warmup: int, max_growth: int, trace: bool, seed: int) -> int:
+def run(queries: int, warmup: int, max_growth: int, trace: bool, seed: int, keep_open: bool = False) -> int:
     rng = random.Random(seed)
     folder = Path(tempfile.mkdtemp(prefix="federation-soak-"))
     print(f"Building the demo workspace in {folder} ...", flush=True)
     workspace = build_workspace(folder / "ws")
     config = workspace.with_name("soak.toml")
-    config.write_text(workspace.read_text() + f'\n[cache]\nmax_bytes = "{CACHE_BYTES}"\n\n'
+    text = workspace.read_text()
+    if keep_open:  # the graph open all along: its connections and their statements are kept
+        if 'path = "graph.kuzu"\n' not in text:
+            raise SystemExit("--keep-open: the demo configuration has no graph.kuzu source")
+        # with a bounded buffer pool: the pages it caches would count as growth
+        text = text.replace('path = "graph.kuzu"\n',
+                            f'path = "graph.kuzu"\nkeep_open = true\nbuffer_pool_size = {64 * 1024**2}\n', 1)
+    config.write_text(text + f'\n[cache]\nmax_bytes = "{CACHE_BYTES}"\n\n'
                       f"[query]\nmax_rows = {MAX_ROWS}\n")
     fed = federation.connect(config)
     outcomes: Counter[str] = Counter()
@@ -213,11 +220,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-growth-mib", type=float, default=50, help="allowed growth after warm-up (default: 50)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the query mix (default: 1)")
     parser.add_argument("--trace", action="store_true", help="show the largest Python allocation growth")
+    parser.add_argument("--keep-open", action="store_true",
+                        help="keep the graph open between queries (keep_open), with its connections")
     args = parser.parse_args(argv)
     warmup = args.warmup if args.warmup is not None else min(1000, max(args.queries // 10, 1))
     if not 0 < warmup < args.queries:
         parser.error("--warmup must be between 1 and --queries")
-    return run(args.queries, warmup, int(args.max_growth_mib * 1024**2), args.trace, args.seed)
+    return run(args.queries, warmup, int(args.max_growth_mib * 1024**2), args.trace, args.seed, args.keep_open)
 
 
 if __name__ == "__main__":

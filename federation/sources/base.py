@@ -277,11 +277,13 @@ class ConnectionPool:
     threads as long as one thread uses them at a time.
 
     ``renew()`` retires every connection (the file they read was replaced): idle ones
-    close at once, those in use when they come back.
+    close at once, those in use when they come back. A connection that comes back
+    with ``reusable(connection)`` false is closed instead of kept.
     """
 
-    def __init__(self, open_connection):
+    def __init__(self, open_connection, reusable: Callable[[object], bool] | None = None):
         self._open = open_connection
+        self._reusable = reusable
         self._idle: list = []
         self._generation = 0
         self._lock = threading.Lock()
@@ -298,7 +300,8 @@ class ConnectionPool:
             yield connection
         finally:
             with self._lock:
-                keep = not self._closed and generation == self._generation
+                keep = (not self._closed and generation == self._generation
+                        and (self._reusable is None or self._reusable(connection)))
                 if keep:
                     self._idle.append(connection)
             if not keep:  # closed or renewed while it was in use
