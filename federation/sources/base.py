@@ -19,7 +19,7 @@ from typing import Callable, Mapping
 import pyarrow as pa
 
 from ..catalog import TableInfo, same_type
-from ..errors import ColumnTypeError, FederationError, SourceError, format_bytes
+from ..errors import ColumnTypeError, FederationError, QueryCancelled, SourceError, format_bytes
 from ..limits import UNLIMITED, Limits
 from ..plan import Fragment
 from ..retry import RetryExhausted, RetryPolicy, first_line
@@ -221,24 +221,9 @@ class Running:
     def __exit__(self, *exc) -> None:
         self.release()
 
-    def on_cancel(self, interrupt):
+    def on_cancel(self, interrupt) -> "_Registration":
         """Register ``interrupt()`` for the engine call in its ``with`` block."""
-        running = self
-
-        class _Registration:
-            def __enter__(self):
-                if running.cancelled.is_set():
-                    from ..errors import QueryCancelled
-
-                    raise QueryCancelled("The query was cancelled")
-                with running._lock:
-                    running._interrupts.append(interrupt)
-
-            def __exit__(self, *exc):
-                with running._lock:
-                    running._interrupts.remove(interrupt)
-
-        return _Registration()
+        return _Registration(self, interrupt)
 
     def remaining(self) -> float | None:
         """Seconds until the deadline (0 once passed), or None without a timeout."""
@@ -266,6 +251,26 @@ class Running:
                     except Exception:  # noqa: BLE001 - the call may have finished meanwhile
                         pass
             time.sleep(self.REPEAT_SECONDS)
+
+
+class _Registration:
+    """``Running.on_cancel``: an engine call's interrupt, registered while it runs."""
+
+    __slots__ = ("running", "interrupt")
+
+    def __init__(self, running: Running, interrupt):
+        self.running = running
+        self.interrupt = interrupt
+
+    def __enter__(self) -> None:
+        if self.running.cancelled.is_set():
+            raise QueryCancelled("The query was cancelled")
+        with self.running._lock:
+            self.running._interrupts.append(self.interrupt)
+
+    def __exit__(self, *exc) -> None:
+        with self.running._lock:
+            self.running._interrupts.remove(self.interrupt)
 
 
 class ConnectionPool:
