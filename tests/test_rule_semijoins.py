@@ -8,6 +8,7 @@ from federation.optimizer.filters import push_filters
 from federation.optimizer.projection import prune_columns
 from federation.optimizer.semijoins import plan_semijoins
 from federation.parser import parse
+from compare import assert_same
 from planning import plan_unshipped, plan_with, texts
 
 RULES = (push_filters, prune_columns, estimate_rows, plan_semijoins)
@@ -80,6 +81,25 @@ def test_a_table_reduced_on_its_key_reduces_the_next(fed):
     person, docs = plan.semijoins[kinds["graph"]], plan.semijoins[kinds["knowledge"]]
     assert (person.producer, person.column) == (kinds["state"], "id")
     assert (docs.producer, docs.column) == (kinds["graph"], "author_id")
+
+
+@pytest.mark.parametrize("end, other", [("_from", "_to"), ("_to", "_from")])
+def test_a_relationship_table_reduced_on_an_end_has_that_ends_degree_per_key(fed, reference, end, other):
+    """people -> KNOWS (on an end node's key: each key has the mean degree of that
+    end, not one row) -> orders: with the unreduced estimate (every KNOWS row),
+    orders would be read whole instead of by the KNOWS keys."""
+    sql = (f"SELECT k.{other}, o.amount FROM state.people p JOIN graph.KNOWS k ON k.{end} = p.id "
+           f"JOIN state.orders o ON o.person_id = k.{other} WHERE p.age = 33")
+    plan = plan_with(fed, sql, RULES)
+    people, knows, orders = (next(i for i, f in enumerate(plan.fragments) if name in f.text)
+                             for name in ('"people"', "KNOWS", '"orders"'))
+    count = {t: fed.query(f"SELECT COUNT(*) FROM {t}").fetchall()[0][0] for t in ("graph.KNOWS", "graph.Person")}
+    assert plan.estimates[knows] == pytest.approx(
+        plan.estimates[people] * count["graph.KNOWS"] / count["graph.Person"])
+    assert [(s.producer, s.column) if s else None for s in plan.semijoins] == [
+        (people, end) if i == knows else (knows, "person_id") if i == orders else None
+        for i in range(len(plan.fragments))]
+    assert_same(fed.query(sql, cache=False).to_arrow(), reference.sql(sql).to_arrow_table(), ordered=False)
 
 
 @pytest.mark.parametrize("max_keys, reduced", [(10_000, True), (1, False)])

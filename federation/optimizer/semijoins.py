@@ -59,9 +59,9 @@ def plan_semijoins(draft: Draft, context: Context) -> Draft:
             break
         for access in found:
             producer = accesses[access.reduce.producer]
-            if _is_key(access, access.reduce.column) and producer.estimate is not None \
-                    and (access.estimate is None or producer.estimate < access.estimate):
-                access = replace(access, estimate=producer.estimate)
+            estimate = _reduced_rows(access, producer, context)
+            if estimate is not None and (access.estimate is None or estimate < access.estimate):
+                access = replace(access, estimate=estimate)
             accesses[access.id] = reduced[access.id] = access
     return draft.replace(*reduced.values()) if reduced else draft
 
@@ -118,6 +118,31 @@ def key_bound(bound: int, reduce: Reduce) -> int | None:
     if reduce.rows is None:
         return bound
     return min(bound, max(1, int(reduce.rows / BENEFIT)))
+
+
+def _reduced_rows(access, producer, context: Context) -> float | None:
+    """Rows of ``access`` once reduced by ``producer``'s keys, where the catalog tells
+    how many rows a key has: one on a primary key; on a relationship table's
+    ``_from`` (``_to``), its mean out- (in-) degree, times the share of rows its own
+    filters keep. None: no better than the unreduced estimate."""
+    if producer.estimate is None:
+        return None
+    column = access.reduce.column
+    if _is_key(access, column):
+        return producer.estimate
+    table = access.table if access.kind == "scan" else None
+    if table is None or table.kind != "rel" or column.lower() not in ("_from", "_to") or access.estimate is None:
+        return None
+    source = context.source(access.source)
+    relationships = source.row_count(table)
+    ends = table.option("ends") or ()
+    labels = {end[0] if column.lower() == "_from" else end[1] for end in ends}
+    tables = context.catalog.tables(source)
+    nodes = [source.row_count(tables[label]) if label in tables else None for label in labels]
+    if not relationships or not nodes or any(n is None for n in nodes):
+        return None
+    degree = relationships / max(sum(nodes), 1)
+    return producer.estimate * degree * (access.estimate / relationships)
 
 
 def _is_key(access, column: str) -> bool:
