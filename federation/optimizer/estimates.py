@@ -152,8 +152,17 @@ def _degree(edge, label, outgoing: bool, tables, source) -> float | None:
     side = {(src if outgoing else dst) for src, dst, *_ in ends}
     if label is not None and label.lower() not in {name.lower() for name in side}:
         return 0.0
-    counts = [_count(name, "node", tables, source) for name in side]
-    if any(c is None for c in counts):
+    return end_degree(info, outgoing, tables, source)
+
+
+def end_degree(table, outgoing: bool, tables, source) -> float | None:
+    """Mean out- (or in-) degree of relationship table ``table``: its relationships
+    over the nodes of the labels it leaves from (arrives at); None if a count is
+    unknown or it names no end labels."""
+    ends = table.option("ends") or ()
+    rels = source.row_count(table)
+    counts = [_count(name, "node", tables, source) for name in {end[0] if outgoing else end[1] for end in ends}]
+    if rels is None or not counts or any(c is None for c in counts):
         return None
     return rels / max(sum(counts), 1.0)
 

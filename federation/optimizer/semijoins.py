@@ -23,6 +23,7 @@ from sqlglot import exp
 from ..catalog import key_family
 from ..plan import Draft, Reduce
 from .context import Context
+from .estimates import end_degree
 from .tree import conjuncts, find_all, from_leaves
 
 BENEFIT = 4.0  # reduce only a side estimated at least this many times bigger
@@ -135,13 +136,9 @@ def _reduced_rows(access, producer, context: Context) -> float | None:
         return None
     source = context.source(access.source)
     relationships = source.row_count(table)
-    ends = table.option("ends") or ()
-    labels = {end[0] if column.lower() == "_from" else end[1] for end in ends}
-    tables = context.catalog.tables(source)
-    nodes = [source.row_count(tables[label]) if label in tables else None for label in labels]
-    if not relationships or not nodes or any(n is None for n in nodes):
+    degree = end_degree(table, column.lower() == "_from", context.catalog.tables(source), source)
+    if not relationships or degree is None:
         return None
-    degree = relationships / max(sum(nodes), 1)
     return producer.estimate * degree * (access.estimate / relationships)
 
 

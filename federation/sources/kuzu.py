@@ -181,13 +181,12 @@ class Statements:
     def execute(self, text: str, params: dict):
         statement = self._kept.pop(text, None)
         if statement is None:
+            self.prepared += 1
             if not all(_plain(value) for value in params.values()):
                 # a data frame is bound when the statement is prepared: never kept
-                self.prepared += 1
                 return self.connection.execute(text, params)
             # PreparedStatement itself: Connection.prepare() warns that it is deprecated
             statement = kuzu_module().PreparedStatement(self.connection, text)
-            self.prepared += 1
             if not statement.is_success():
                 return self.connection.execute(statement, params)  # raises its error
             if len(self._kept) >= self.KEEP:
